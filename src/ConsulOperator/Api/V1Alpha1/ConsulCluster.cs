@@ -1,0 +1,356 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using k8s;
+using k8s.Models;
+
+namespace ConsulOperator.Api.V1Alpha1;
+
+/// <summary>A Consul datacenter run by the operator: servers, clients, a private CA with per-pod TLS, gossip encryption, ACLs and DNS forwarding.</summary>
+[KubernetesEntity(Group = ApiGroup.Name, ApiVersion = ApiGroup.Version, Kind = KindName, PluralName = Plural)]
+public sealed class V1Alpha1ConsulCluster : IKubernetesObject<V1ObjectMeta>, ISpec<ConsulClusterSpec>, IStatus<ConsulClusterStatus?>
+{
+    public const string KindName = "ConsulCluster";
+    public const string Plural = "consulclusters";
+
+    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
+    public string Kind { get; set; } = KindName;
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    /// <summary>What the Consul datacenter should look like.</summary>
+    public ConsulClusterSpec Spec { get; set; } = new();
+
+    /// <summary>What the operator last observed.</summary>
+    public ConsulClusterStatus? Status { get; set; }
+}
+
+/// <summary>The desired Consul datacenter.</summary>
+public sealed class ConsulClusterSpec
+{
+    /// <summary>Consul version (MAJOR.MINOR.PATCH). It decides the agent configuration layout: the tls stanza from 1.12 on, top-level verify_* keys before.</summary>
+    [RegularExpression(Patterns.SemVer)]
+    public string Version { get; set; } = "1.16.1";
+
+    /// <summary>Container image; defaults to hashicorp/consul:&lt;version&gt;.</summary>
+    [MaxLength(512)]
+    public string? Image { get; set; }
+
+    /// <summary>Image pull policy for the agent containers.</summary>
+    public ImagePullPolicy ImagePullPolicy { get; set; } = ImagePullPolicy.IfNotPresent;
+
+    /// <summary>Consul datacenter name. Cannot change after creation: it is in every certificate.</summary>
+    [RegularExpression(Patterns.DnsLabel), MaxLength(63), Immutable]
+    public string Datacenter { get; set; } = "dc1";
+
+    /// <summary>Consul DNS domain. Cannot change after creation: it is in every certificate.</summary>
+    [RegularExpression(Patterns.DnsName), MaxLength(253), Immutable]
+    public string Domain { get; set; } = "consul";
+
+    /// <summary>The Kubernetes cluster DNS domain, used for the pods' DNS names in their certificates.</summary>
+    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string ClusterDomain { get; set; } = "cluster.local";
+
+    /// <summary>Consul servers.</summary>
+    public ServersSpec Servers { get; set; } = new();
+
+    /// <summary>Consul client agents.</summary>
+    public ClientsSpec Clients { get; set; } = new();
+
+    /// <summary>The private CA and the agents' TLS settings.</summary>
+    public TlsSpec Tls { get; set; } = new();
+
+    /// <summary>Gossip (Serf) encryption.</summary>
+    public GossipSpec Gossip { get; set; } = new();
+
+    /// <summary>Consul ACLs.</summary>
+    public AclSpec Acl { get; set; } = new();
+
+    /// <summary>The DNS Service and the CoreDNS forwarding of the Consul zone.</summary>
+    public DnsSpec Dns { get; set; } = new();
+
+    /// <summary>The Consul web UI.</summary>
+    public UiSpec Ui { get; set; } = new();
+
+    /// <summary>Raw agent configuration merged into both server and client configuration. Every key must be a valid Consul configuration key for the version; keys the operator manages are refused.</summary>
+    [PreserveUnknownFields]
+    public JsonObject? ExtraConfig { get; set; }
+}
+
+public enum ImagePullPolicy
+{
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+/// <summary>How strictly pods of one role are kept on different nodes.</summary>
+public enum AntiAffinity
+{
+    /// <summary>Never two on one node (pods stay Pending when nodes run out).</summary>
+    Required,
+
+    /// <summary>Spread when possible.</summary>
+    Preferred,
+
+    /// <summary>No rule.</summary>
+    None,
+}
+
+/// <summary>Settings both servers and clients have.</summary>
+public abstract class AgentPodSpec
+{
+    /// <summary>Resource requests and limits of the agent container.</summary>
+    public V1ResourceRequirements? Resources { get; set; }
+
+    /// <summary>Node labels the pods must match.</summary>
+    public Dictionary<string, string>? NodeSelector { get; set; }
+
+    /// <summary>Tolerations of the pods.</summary>
+    public List<V1Toleration>? Tolerations { get; set; }
+
+    /// <summary>PriorityClass of the pods.</summary>
+    [MaxLength(253)]
+    public string? PriorityClassName { get; set; }
+}
+
+/// <summary>Consul servers.</summary>
+public sealed class ServersSpec : AgentPodSpec
+{
+    /// <summary>Number of servers: odd, 1 to 7. Scaling down removes one server at a time and never below quorum.</summary>
+    [Range(1, 7)]
+    [CelRule("self % 2 == 1", "servers.replicas must be odd (1, 3, 5 or 7) so that a quorum survives the loss of (replicas-1)/2 servers")]
+    public int Replicas { get; set; } = 3;
+
+    /// <summary>The servers' data volumes.</summary>
+    public StorageSpec Storage { get; set; } = new();
+
+    /// <summary>Spreading of servers over nodes; one node failure must not cost quorum.</summary>
+    public AntiAffinity AntiAffinity { get; set; } = AntiAffinity.Required;
+}
+
+/// <summary>The servers' persistent volumes.</summary>
+public sealed class StorageSpec
+{
+    /// <summary>Size of each server's data volume.</summary>
+    [RegularExpression(Patterns.Quantity)]
+    public string Size { get; set; } = "10Gi";
+
+    /// <summary>StorageClass of the volumes; the cluster default when unset.</summary>
+    [MaxLength(253)]
+    public string? StorageClassName { get; set; }
+
+    /// <summary>What happens to the volumes when the cluster is deleted. Retain keeps the data.</summary>
+    public VolumeRetention WhenDeleted { get; set; } = VolumeRetention.Retain;
+
+    /// <summary>What happens to a server's volume when the servers are scaled down. Retain keeps the data.</summary>
+    public VolumeRetention WhenScaled { get; set; } = VolumeRetention.Retain;
+}
+
+public enum VolumeRetention
+{
+    Retain,
+    Delete,
+}
+
+/// <summary>Consul client agents.</summary>
+public sealed class ClientsSpec : AgentPodSpec
+{
+    /// <summary>Number of client agents; 0 for none.</summary>
+    [Range(0, 1000)]
+    public int Replicas { get; set; } = 2;
+
+    /// <summary>When true, clients get their certificates from the servers (Consul auto_encrypt); when false, the operator issues one per client pod.</summary>
+    public bool AutoEncrypt { get; set; }
+
+    /// <summary>Spreading of clients over nodes.</summary>
+    public AntiAffinity AntiAffinity { get; set; } = AntiAffinity.Preferred;
+}
+
+/// <summary>The private CA and TLS verification.</summary>
+public sealed class TlsSpec
+{
+    /// <summary>Validity of the CA in days (consul tls ca create defaults to 1825; 36500 gives 100 years).</summary>
+    [Range(1, 36500)]
+    public int CaValidityDays { get; set; } = 1825;
+
+    /// <summary>Validity of server, client and CLI certificates in days.</summary>
+    [Range(1, 3650)]
+    public int LeafValidityDays { get; set; } = 365;
+
+    /// <summary>Renew a certificate this long before it expires (a duration such as 720h).</summary>
+    [RegularExpression(Patterns.Duration)]
+    public string RotateBefore { get; set; } = "720h";
+
+    /// <summary>Limit the CA to the Consul domain, localhost and this namespace's Service names (critical name constraints).</summary>
+    public bool CaNameConstraints { get; set; } = true;
+
+    /// <summary>Require a certificate from the CA on incoming RPC connections.</summary>
+    public bool VerifyIncoming { get; set; } = true;
+
+    /// <summary>Require a certificate from the CA on the HTTPS API (probes and the operator present one).</summary>
+    public bool HttpsVerifyIncoming { get; set; } = true;
+
+    /// <summary>Verify the CA chain on outgoing connections.</summary>
+    public bool VerifyOutgoing { get; set; } = true;
+
+    /// <summary>Require server.&lt;datacenter&gt;.&lt;domain&gt; on server certificates.</summary>
+    public bool VerifyServerHostname { get; set; } = true;
+}
+
+/// <summary>Gossip encryption.</summary>
+public sealed class GossipSpec
+{
+    /// <summary>Encrypt gossip with a 32-byte key kept in a Secret.</summary>
+    public bool Encryption { get; set; } = true;
+}
+
+public enum AclPolicy
+{
+    [JsonStringEnumMemberName("allow")]
+    Allow,
+
+    [JsonStringEnumMemberName("deny")]
+    Deny,
+}
+
+public enum AclDownPolicy
+{
+    [JsonStringEnumMemberName("allow")]
+    Allow,
+
+    [JsonStringEnumMemberName("deny")]
+    Deny,
+
+    [JsonStringEnumMemberName("extend-cache")]
+    ExtendCache,
+
+    [JsonStringEnumMemberName("async-cache")]
+    AsyncCache,
+}
+
+/// <summary>Consul ACLs.</summary>
+public sealed class AclSpec
+{
+    /// <summary>Turn ACLs on.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>What a request without a matching rule gets.</summary>
+    public AclPolicy DefaultPolicy { get; set; } = AclPolicy.Deny;
+
+    /// <summary>What agents do when they cannot reach the servers to resolve a token.</summary>
+    public AclDownPolicy DownPolicy { get; set; } = AclDownPolicy.ExtendCache;
+
+    /// <summary>Persist tokens set through the API across agent restarts.</summary>
+    public bool EnableTokenPersistence { get; set; } = true;
+}
+
+/// <summary>DNS for *.&lt;domain&gt;.</summary>
+public sealed class DnsSpec
+{
+    /// <summary>The Service in front of the agents' DNS port 8600.</summary>
+    public DnsServiceSpec Service { get; set; } = new();
+
+    /// <summary>Forwarding of the Consul zone from the cluster DNS.</summary>
+    public CoreDnsSpec CoreDns { get; set; } = new();
+}
+
+/// <summary>The DNS Service.</summary>
+public sealed class DnsServiceSpec
+{
+    /// <summary>Create the DNS Service.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The Service port; it forwards to the agents' DNS port 8600.</summary>
+    [Range(1, 65535)]
+    public int Port { get; set; } = 53;
+
+    /// <summary>A fixed ClusterIP for the Service, so the forwarding address is known in advance.</summary>
+    [RegularExpression(Patterns.IPv4)]
+    public string? ClusterIP { get; set; }
+}
+
+/// <summary>How the cluster DNS forwards the Consul zone.</summary>
+public enum CoreDnsMode
+{
+    /// <summary>Patch the Corefile key of the CoreDNS ConfigMap (kubeadm, k3s, EKS, RKE2, minikube).</summary>
+    Corefile,
+
+    /// <summary>Write a &lt;name&gt;.server key into the coredns-custom ConfigMap (AKS, where the main Corefile cannot be edited).</summary>
+    CustomServerBlock,
+
+    /// <summary>Add a stubDomains entry to the kube-dns ConfigMap (clusters still running kube-dns, such as GKE).</summary>
+    KubeDnsStubDomains,
+}
+
+/// <summary>Forwarding of the Consul zone from the cluster DNS.</summary>
+public sealed class CoreDnsSpec
+{
+    /// <summary>Patch the cluster DNS configuration; when false the operator leaves it alone.</summary>
+    public bool Patch { get; set; } = true;
+
+    /// <summary>Which configuration to patch.</summary>
+    public CoreDnsMode Mode { get; set; } = CoreDnsMode.Corefile;
+
+    /// <summary>Namespace of the DNS ConfigMap.</summary>
+    [RegularExpression(Patterns.DnsLabel), MaxLength(63)]
+    public string Namespace { get; set; } = "kube-system";
+
+    /// <summary>Name of the DNS ConfigMap; defaults to coredns, coredns-custom or kube-dns by mode.</summary>
+    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string? ConfigMapName { get; set; }
+
+    /// <summary>The zone to forward; defaults to service.&lt;domain&gt;. It must be the Consul domain or inside it.</summary>
+    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string? Zone { get; set; }
+}
+
+public enum UiServiceType
+{
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+/// <summary>The Consul web UI, served by the servers over HTTPS.</summary>
+public sealed class UiSpec
+{
+    /// <summary>Serve the UI and create its Service.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Type of the UI Service.</summary>
+    public UiServiceType ServiceType { get; set; } = UiServiceType.ClusterIP;
+}
+
+/// <summary>What the operator last observed of the cluster.</summary>
+public sealed class ConsulClusterStatus
+{
+    /// <summary>The metadata.generation the status describes.</summary>
+    public long? ObservedGeneration { get; set; }
+
+    /// <summary>Ready, Progressing, Degraded, TLSReady, DNSReady.</summary>
+    public List<V1Condition>? Conditions { get; set; }
+
+    /// <summary>bootstrap_expect as fixed at the first bootstrap; later scaling does not change it.</summary>
+    public int? BootstrapExpect { get; set; }
+
+    /// <summary>Server pods ready.</summary>
+    public int? ReadyServers { get; set; }
+
+    /// <summary>Client pods ready.</summary>
+    public int? ReadyClients { get; set; }
+
+    /// <summary>The raft leader, as Consul reports it.</summary>
+    public string? Leader { get; set; }
+
+    /// <summary>Raft peers, as Consul reports them.</summary>
+    public List<string>? RaftPeers { get; set; }
+
+    /// <summary>ClusterIP of the DNS Service that CoreDNS forwards to.</summary>
+    public string? DnsServiceIP { get; set; }
+
+    /// <summary>When the CA expires.</summary>
+    public DateTime? CaNotAfter { get; set; }
+
+    /// <summary>When the first agent certificate expires.</summary>
+    public DateTime? LeafNotAfter { get; set; }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using ConsulOperator.Api.Schema;
+using k8s;
+
+namespace ConsulOperator.Api.V1Alpha1;
+
+/// <summary>
+/// Everything wrong with a ConsulCluster, each problem with its field path: the CRD schema's checks (the API server
+/// has run them already, but <c>render</c> reads files), the CEL rules, and the rules that span fields.
+/// </summary>
+public static partial class ConsulClusterValidator
+{
+    /// <summary>Kubernetes names derived from the cluster's (<c>&lt;name&gt;-client</c> for a StatefulSet, whose pods get a 63-character revision label) must stay valid.</summary>
+    public const int MaxNameLength = 45;
+
+    private static readonly Lazy<System.Text.Json.Nodes.JsonObject> ResourceSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulCluster)));
+
+    public static IReadOnlyList<ValidationProblem> Validate(V1Alpha1ConsulCluster cluster)
+    {
+        var problems = new List<ValidationProblem>(SchemaValidator.Validate(ResourceSchema.Value, System.Text.Json.Nodes.JsonNode.Parse(KubernetesJson.Serialize(cluster))));
+        var spec = cluster.Spec;
+
+        var name = cluster.Metadata?.Name;
+        if (string.IsNullOrEmpty(name))
+        {
+            problems.Add(new("metadata.name", "is required"));
+        }
+        else if (!Dns1035Label().IsMatch(name) || name.Length > MaxNameLength)
+        {
+            problems.Add(new("metadata.name", $"\"{name}\" must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter) of at most {MaxNameLength} characters, since Services and StatefulSets are named after it"));
+        }
+
+        if (ConsulVersion.TryParse(spec.Version, out var version) && version < ConsulVersion.OldestSupported)
+        {
+            problems.Add(new("spec.version", $"\"{spec.Version}\" is older than the oldest supported Consul version {ConsulVersion.OldestSupported}"));
+        }
+
+        if (spec.Servers.Replicas % 2 == 0)
+        {
+            problems.Add(new("spec.servers.replicas", $"{spec.Servers.Replicas} is even; use 1, 3, 5 or 7 so that a quorum survives the loss of (replicas-1)/2 servers"));
+        }
+
+        CheckTls(spec, problems);
+        CheckDns(spec, problems);
+        return problems;
+    }
+
+    private static void CheckTls(ConsulClusterSpec spec, List<ValidationProblem> problems)
+    {
+        var tls = spec.Tls;
+        if (tls.LeafValidityDays > tls.CaValidityDays)
+        {
+            problems.Add(new("spec.tls.leafValidityDays", $"{tls.LeafValidityDays} days is longer than the CA's {tls.CaValidityDays}; a certificate cannot outlive its CA"));
+        }
+
+        if (GoDuration.TryParse(tls.RotateBefore, out var rotateBefore) && rotateBefore >= TimeSpan.FromDays(tls.LeafValidityDays))
+        {
+            problems.Add(new("spec.tls.rotateBefore", $"\"{tls.RotateBefore}\" is not shorter than the certificates' validity of {tls.LeafValidityDays} days; every certificate would be reissued at once, forever"));
+        }
+
+        if (spec.Clients.AutoEncrypt && spec.Clients.Replicas > 0 && !tls.VerifyIncoming)
+        {
+            problems.Add(new("spec.tls.verifyIncoming", "must be true when spec.clients.autoEncrypt is true: servers hand out client certificates only over verified RPC (Consul 1.6 refuses to start otherwise)"));
+        }
+
+        if (tls.VerifyServerHostname && !tls.VerifyOutgoing)
+        {
+            problems.Add(new("spec.tls.verifyOutgoing", "must be true when spec.tls.verifyServerHostname is true; Consul would turn it on anyway"));
+        }
+    }
+
+    private static void CheckDns(ConsulClusterSpec spec, List<ValidationProblem> problems)
+    {
+        var dns = spec.Dns;
+        if (dns.Service.ClusterIP is { } ip && !IPAddress.TryParse(ip, out _))
+        {
+            problems.Add(new("spec.dns.service.clusterIP", $"\"{ip}\" is not an IP address"));
+        }
+
+        if (!dns.CoreDns.Patch)
+        {
+            return;
+        }
+
+        if (!dns.Service.Enabled)
+        {
+            problems.Add(new("spec.dns.coreDns.patch", "needs spec.dns.service.enabled: CoreDNS forwards to the DNS Service's ClusterIP"));
+        }
+
+        var zone = ForwardedZone(spec).TrimEnd('.');
+        var domain = spec.Domain.TrimEnd('.');
+        if (zone != domain && !zone.EndsWith("." + domain, StringComparison.Ordinal))
+        {
+            problems.Add(new("spec.dns.coreDns.zone", $"\"{zone}\" is outside the Consul domain \"{domain}\"; Consul answers only names under its domain"));
+        }
+    }
+
+    /// <summary>The zone CoreDNS forwards: spec.dns.coreDns.zone, or service.&lt;domain&gt;.</summary>
+    public static string ForwardedZone(ConsulClusterSpec spec) => spec.Dns.CoreDns.Zone ?? $"service.{spec.Domain}";
+
+    [GeneratedRegex("^[a-z]([-a-z0-9]*[a-z0-9])?$")]
+    private static partial Regex Dns1035Label();
+}

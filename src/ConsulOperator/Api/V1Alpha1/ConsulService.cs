@@ -1,0 +1,137 @@
+using System.ComponentModel.DataAnnotations;
+using k8s;
+using k8s.Models;
+
+namespace ConsulOperator.Api.V1Alpha1;
+
+/// <summary>A service outside Kubernetes registered into a ConsulCluster, so that pods resolve &lt;name&gt;.service.&lt;domain&gt;.</summary>
+[KubernetesEntity(Group = ApiGroup.Name, ApiVersion = ApiGroup.Version, Kind = KindName, PluralName = Plural)]
+public sealed class V1Alpha1ConsulService : IKubernetesObject<V1ObjectMeta>, ISpec<ConsulServiceSpec>, IStatus<ConsulServiceStatus?>
+{
+    public const string KindName = "ConsulService";
+    public const string Plural = "consulservices";
+
+    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
+    public string Kind { get; set; } = KindName;
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    /// <summary>The service to register.</summary>
+    public ConsulServiceSpec Spec { get; set; } = new();
+
+    /// <summary>What the operator last observed.</summary>
+    public ConsulServiceStatus? Status { get; set; }
+}
+
+/// <summary>The service to register.</summary>
+public sealed class ConsulServiceSpec
+{
+    /// <summary>The ConsulCluster in this namespace to register into.</summary>
+    [Required]
+    public ClusterReference ClusterRef { get; set; } = new();
+
+    /// <summary>Consul service name, a DNS label; defaults to metadata.name.</summary>
+    [RegularExpression(Patterns.DnsLabel), MaxLength(63)]
+    public string? Name { get; set; }
+
+    /// <summary>Tags; each is also a DNS label under the service (&lt;tag&gt;.&lt;name&gt;.service.&lt;domain&gt;).</summary>
+    [MaxLength(64)]
+    public List<string>? Tags { get; set; }
+
+    /// <summary>IP address or host name of the service.</summary>
+    [Required, MaxLength(253)]
+    public string Address { get; set; } = "";
+
+    /// <summary>Port of the service.</summary>
+    [Required, Range(1, 65535)]
+    public int Port { get; set; }
+
+    /// <summary>Service metadata.</summary>
+    public Dictionary<string, string>? Meta { get; set; }
+
+    /// <summary>Health checks the Consul agent runs against the service.</summary>
+    [MaxLength(16)]
+    public List<ServiceCheck>? Checks { get; set; }
+}
+
+/// <summary>A reference to a ConsulCluster in the same namespace.</summary>
+public sealed class ClusterReference
+{
+    /// <summary>Name of the ConsulCluster.</summary>
+    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string Name { get; set; } = "";
+}
+
+/// <summary>One health check; exactly one of tcp, http, grpc and ttl.</summary>
+[CelRule("[has(self.tcp), has(self.http), has(self.grpc), has(self.ttl)].filter(x, x).size() == 1", "exactly one of tcp, http, grpc and ttl must be set")]
+[CelRule("has(self.ttl) || has(self.interval)", "interval is required for tcp, http and grpc checks")]
+public sealed class ServiceCheck
+{
+    /// <summary>Check name; defaults to the check type and the service name.</summary>
+    [MaxLength(128)]
+    public string? Name { get; set; }
+
+    /// <summary>host:port to open a TCP connection to.</summary>
+    [MaxLength(260)]
+    public string? Tcp { get; set; }
+
+    /// <summary>URL to send an HTTP request to; 2xx is passing, 429 warning, anything else critical.</summary>
+    [MaxLength(2048)]
+    public string? Http { get; set; }
+
+    /// <summary>HTTP method of an http check.</summary>
+    public HttpCheckMethod? Method { get; set; }
+
+    /// <summary>HTTP headers of an http check.</summary>
+    public Dictionary<string, List<string>>? Headers { get; set; }
+
+    /// <summary>Skip certificate verification of an https check.</summary>
+    public bool? TlsSkipVerify { get; set; }
+
+    /// <summary>host:port[/service] of a gRPC health endpoint.</summary>
+    [MaxLength(512)]
+    public string? Grpc { get; set; }
+
+    /// <summary>Use TLS for a grpc check.</summary>
+    public bool? GrpcUseTls { get; set; }
+
+    /// <summary>A TTL check: something must report to Consul within this duration.</summary>
+    [RegularExpression(Patterns.Duration)]
+    public string? Ttl { get; set; }
+
+    /// <summary>How often to run the check.</summary>
+    [RegularExpression(Patterns.Duration)]
+    public string? Interval { get; set; }
+
+    /// <summary>Timeout of one run of the check.</summary>
+    [RegularExpression(Patterns.Duration)]
+    public string? Timeout { get; set; }
+
+    /// <summary>Deregister the service when the check has been critical this long.</summary>
+    [RegularExpression(Patterns.Duration)]
+    public string? DeregisterCriticalServiceAfter { get; set; }
+}
+
+public enum HttpCheckMethod
+{
+    GET,
+    HEAD,
+    POST,
+    PUT,
+    OPTIONS,
+}
+
+/// <summary>What the operator last observed of the registration.</summary>
+public sealed class ConsulServiceStatus
+{
+    /// <summary>The metadata.generation the status describes.</summary>
+    public long? ObservedGeneration { get; set; }
+
+    /// <summary>Ready, Registered, Degraded.</summary>
+    public List<V1Condition>? Conditions { get; set; }
+
+    /// <summary>The Consul agent (node) the service is registered on.</summary>
+    public string? RegisteredOn { get; set; }
+
+    /// <summary>Aggregated check status: passing, warning or critical.</summary>
+    public string? Health { get; set; }
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConsulOperator.Api;
+using ConsulOperator.Api.Schema;
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Desired;
+using ConsulOperator.Yaml;
+using k8s;
+using k8s.Models;
+using YamlDotNet.Core;
+
+namespace ConsulOperator.Cli;
+
+/// <summary>The objects read from the files given on the command line, or every problem found in them.</summary>
+public sealed class InputDocuments
+{
+    private static readonly Lazy<JsonObject> ClusterSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulCluster)));
+    private static readonly Lazy<JsonObject> ServiceSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulService)));
+
+    public List<V1Alpha1ConsulCluster> Clusters { get; } = [];
+
+    public List<V1Alpha1ConsulService> Services { get; } = [];
+
+    public List<V1Secret> Secrets { get; } = [];
+
+    /// <summary>Problems, each as "file: Kind name: path: message".</summary>
+    public List<string> Problems { get; } = [];
+
+    public static InputDocuments Read(IEnumerable<string> files, TextReader stdin, bool secretsOnly = false)
+    {
+        var input = new InputDocuments();
+        foreach (var file in files)
+        {
+            IReadOnlyList<JsonNode> documents;
+            try
+            {
+                documents = YamlDocuments.Parse(file == "-" ? stdin.ReadToEnd() : File.ReadAllText(file));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or YamlException)
+            {
+                input.Problems.Add($"{file}: {e.Message}");
+                continue;
+            }
+
+            for (var i = 0; i < documents.Count; i++)
+            {
+                input.Add(file, i, documents[i], secretsOnly);
+            }
+        }
+
+        return input;
+    }
+
+    private void Add(string file, int index, JsonNode document, bool secretsOnly)
+    {
+        var kind = (string?)(document as JsonObject)?["kind"] as string;
+        var apiVersion = (string?)(document as JsonObject)?["apiVersion"] as string;
+        var name = (string?)document["metadata"]?["name"] ?? $"document {index + 1}";
+        var where = $"{file}: {kind ?? "document"} {name}";
+        try
+        {
+            switch (apiVersion, kind)
+            {
+                case ("v1", "Secret"):
+                    Secrets.Add(KubernetesJson.Deserialize<V1Secret>(document));
+                    break;
+                case (_, _) when secretsOnly:
+                    Problems.Add($"{where}: expected Secrets only, got {apiVersion}/{kind}");
+                    break;
+                case (ApiGroup.ApiVersion, V1Alpha1ConsulCluster.KindName):
+                    if (Checked(where, ClusterSchema.Value, document) is { } cluster)
+                    {
+                        var typed = KubernetesJson.Deserialize<V1Alpha1ConsulCluster>(cluster);
+                        Report(where, ConfigValidation.Validate(typed));
+                        Clusters.Add(typed);
+                    }
+
+                    break;
+                case (ApiGroup.ApiVersion, V1Alpha1ConsulService.KindName):
+                    if (Checked(where, ServiceSchema.Value, document) is { } service)
+                    {
+                        var typed = KubernetesJson.Deserialize<V1Alpha1ConsulService>(service);
+                        Report(where, ConsulServiceValidator.Validate(typed));
+                        Services.Add(typed);
+                    }
+
+                    break;
+                default:
+                    Problems.Add($"{where}: unsupported apiVersion/kind {apiVersion}/{kind}; expected {ApiGroup.ApiVersion} {V1Alpha1ConsulCluster.KindName} or {V1Alpha1ConsulService.KindName}");
+                    break;
+            }
+        }
+        catch (JsonException e)
+        {
+            Problems.Add($"{where}: {e.Path}: {e.Message}");
+        }
+    }
+
+    private JsonNode? Checked(string where, JsonObject schema, JsonNode document)
+    {
+        var problems = SchemaValidator.Validate(schema, document);
+        Report(where, problems);
+        return problems.Count == 0 ? document : null;
+    }
+
+    private void Report(string where, IEnumerable<ValidationProblem> problems) =>
+        Problems.AddRange(problems.Select(p => $"{where}: {p}"));
+}

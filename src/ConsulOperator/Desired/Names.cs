@@ -1,0 +1,36 @@
+namespace ConsulOperator.Desired;
+
+/// <summary>The names of everything a ConsulCluster named <see cref="Cluster"/> owns.</summary>
+public sealed record Names(string Cluster, string Namespace, string ClusterDomain)
+{
+    public string CaSecret => $"{Cluster}-ca";
+    public string CaCertificateConfigMap => $"{Cluster}-ca-cert";
+    public string GossipSecret => $"{Cluster}-gossip";
+    public string CliSecret => $"{Cluster}-cli-tls";
+    public string ServerConfigMap => $"{Cluster}-server-config";
+    public string ClientConfigMap => $"{Cluster}-client-config";
+    public string Servers => $"{Cluster}-server";
+    public string Clients => $"{Cluster}-client";
+    public string DnsService => $"{Cluster}-dns";
+    public string UiService => $"{Cluster}-ui";
+
+    public string StatefulSet(string component) => component == Components.Server ? Servers : Clients;
+
+    public string Pod(string component, int ordinal) => $"{StatefulSet(component)}-{ordinal}";
+
+    public string PodSecret(string component, int ordinal) => $"{Pod(component, ordinal)}-tls";
+
+    /// <summary>The pod's stable names through its headless Service, short and fully qualified.</summary>
+    public IReadOnlyList<string> PodDnsNames(string component, int ordinal)
+    {
+        var host = $"{Pod(component, ordinal)}.{StatefulSet(component)}.{Namespace}.svc";
+        return [host, $"{host}.{ClusterDomain}"];
+    }
+
+    /// <summary>The server Service names clients and tools connect to.</summary>
+    public IReadOnlyList<string> ServerServiceDnsNames =>
+        [$"{Servers}.{Namespace}.svc", $"{Servers}.{Namespace}.svc.{ClusterDomain}", $"{UiService}.{Namespace}.svc", $"{UiService}.{Namespace}.svc.{ClusterDomain}"];
+
+    /// <summary>The headless server Service, which resolves to every server pod, ready or not: what agents join through.</summary>
+    public string ServerJoinAddress => $"{Servers}.{Namespace}.svc.{ClusterDomain}";
+}

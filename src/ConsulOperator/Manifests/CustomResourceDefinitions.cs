@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using ConsulOperator.Api.Schema;
+using ConsulOperator.Api.V1Alpha1;
+
+namespace ConsulOperator.Manifests;
+
+/// <summary>The CRDs of our API, generated from the C# types so that the schema and the code cannot drift apart.</summary>
+public static class CustomResourceDefinitions
+{
+    public static JsonObject ConsulCluster() => Build(
+        typeof(V1Alpha1ConsulCluster), V1Alpha1ConsulCluster.KindName, V1Alpha1ConsulCluster.Plural, ["ccl"],
+        [
+            Column("Version", "string", ".spec.version", "Consul version"),
+            Column("Servers", "integer", ".spec.servers.replicas", "Servers wanted"),
+            Column("Ready Servers", "integer", ".status.readyServers", "Servers ready"),
+            Column("Leader", "string", ".status.leader", "Raft leader"),
+            Column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Ready condition"),
+            Column("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", "Why (not) ready", priority: 1),
+            Column("Age", "date", ".metadata.creationTimestamp", null),
+        ]);
+
+    public static JsonObject ConsulService() => Build(
+        typeof(V1Alpha1ConsulService), V1Alpha1ConsulService.KindName, V1Alpha1ConsulService.Plural, ["csvc"],
+        [
+            Column("Cluster", "string", ".spec.clusterRef.name", "ConsulCluster"),
+            Column("Address", "string", ".spec.address", "Service address"),
+            Column("Port", "integer", ".spec.port", "Service port"),
+            Column("Health", "string", ".status.health", "Aggregated check status"),
+            Column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Ready condition"),
+            Column("Age", "date", ".metadata.creationTimestamp", null),
+        ]);
+
+    public static string FileName(JsonObject crd) => $"{ApiGroup.Name}_{(string)crd["spec"]!["names"]!["plural"]!}.yaml";
+
+    private static JsonObject Build(Type type, string kind, string plural, string[] shortNames, JsonObject[] columns) => new()
+    {
+        ["apiVersion"] = "apiextensions.k8s.io/v1",
+        ["kind"] = "CustomResourceDefinition",
+        ["metadata"] = new JsonObject { ["name"] = $"{plural}.{ApiGroup.Name}" },
+        ["spec"] = new JsonObject
+        {
+            ["group"] = ApiGroup.Name,
+            ["names"] = new JsonObject
+            {
+                ["kind"] = kind,
+                ["listKind"] = kind + "List",
+                ["plural"] = plural,
+                ["singular"] = kind.ToLowerInvariant(),
+                ["shortNames"] = new JsonArray([.. shortNames.Select(s => JsonValue.Create(s))]),
+                ["categories"] = new JsonArray("consul"),
+            },
+            ["scope"] = "Namespaced",
+            ["versions"] = new JsonArray(new JsonObject
+            {
+                ["name"] = ApiGroup.Version,
+                ["served"] = true,
+                ["storage"] = true,
+                ["subresources"] = new JsonObject { ["status"] = new JsonObject() },
+                ["additionalPrinterColumns"] = new JsonArray(columns),
+                ["schema"] = new JsonObject { ["openAPIV3Schema"] = OpenApiSchemaGenerator.ForResource(type) },
+            }),
+        },
+    };
+
+    private static JsonObject Column(string name, string type, string path, string? description, int priority = 0)
+    {
+        var column = new JsonObject { ["name"] = name, ["type"] = type, ["jsonPath"] = path };
+        if (description is not null)
+        {
+            column["description"] = description;
+        }
+
+        if (priority > 0)
+        {
+            column["priority"] = priority;
+        }
+
+        return column;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.X509;
+
+namespace ConsulOperator.Pki;
+
+/// <summary>A leaf certificate with its private key, as PEM, and what it says.</summary>
+public sealed class IssuedCertificate
+{
+    private IssuedCertificate(X509Certificate certificate, AsymmetricKeyParameter privateKey, string certificatePem, string privateKeyPem)
+    {
+        Certificate = certificate;
+        PrivateKey = privateKey;
+        CertificatePem = certificatePem;
+        PrivateKeyPem = privateKeyPem;
+    }
+
+    internal X509Certificate Certificate { get; }
+
+    internal AsymmetricKeyParameter PrivateKey { get; }
+
+    public string CertificatePem { get; }
+
+    public string PrivateKeyPem { get; }
+
+    public DateTimeOffset NotBefore => new(Certificate.NotBefore, TimeSpan.Zero);
+
+    public DateTimeOffset NotAfter => new(Certificate.NotAfter, TimeSpan.Zero);
+
+    public string CommonName => Certificate.SubjectDN.GetValueList(X509Name.CN).FirstOrDefault() ?? "";
+
+    public IReadOnlyList<string> DnsNames => SubjectAlternativeNames(GeneralName.DnsName);
+
+    public IReadOnlyList<IPAddress> IpAddresses => [.. SubjectAlternativeNames(GeneralName.IPAddress).Select(IPAddress.Parse)];
+
+    public IReadOnlyList<string> ExtendedKeyUsages => [.. Certificate.GetExtendedKeyUsage()?.Select(oid => oid.Id) ?? []];
+
+    internal static IssuedCertificate Create(X509Certificate certificate, AsymmetricKeyParameter privateKey) =>
+        new(certificate, privateKey, Pem.Write(certificate), Pem.Write(privateKey));
+
+    /// <summary>Reads a certificate and key kept in a Secret; throws <see cref="KeyMaterialException"/> when they are unreadable or do not belong together.</summary>
+    public static IssuedCertificate Load(string certificatePem, string privateKeyPem, string source)
+    {
+        var certificate = Pem.ReadCertificate(certificatePem, source);
+        var privateKey = Pem.ReadPrivateKey(privateKeyPem, source);
+        if (!KeysMatch(certificate, privateKey))
+        {
+            throw new KeyMaterialException($"{source}: the private key does not belong to the certificate");
+        }
+
+        return new IssuedCertificate(certificate, privateKey, certificatePem, privateKeyPem);
+    }
+
+    internal static bool KeysMatch(X509Certificate certificate, AsymmetricKeyParameter privateKey) =>
+        privateKey is ECPrivateKeyParameters ec && certificate.GetPublicKey() is ECPublicKeyParameters pub
+        && ec.Parameters.G.Multiply(ec.D).Normalize().Equals(pub.Q.Normalize());
+
+    /// <summary>Whether the certificate carries exactly the names and role the request asks for.</summary>
+    public bool Satisfies(LeafRequest request) =>
+        CommonName == request.CommonName
+        && DnsNames.SequenceEqual(request.DnsNames, StringComparer.OrdinalIgnoreCase)
+        && IpAddresses.SequenceEqual(request.IpAddresses)
+        && ExtendedKeyUsages.SequenceEqual(CertificateAuthority.ExtendedKeyUsagesFor(request.Role).Select(k => k.Id));
+
+    private List<string> SubjectAlternativeNames(int type) =>
+        [.. (Certificate.GetSubjectAlternativeNames() ?? []).Where(n => n.Count == 2 && Convert.ToInt32(n[0], System.Globalization.CultureInfo.InvariantCulture) == type).Select(n => n[1]!.ToString()!)];
+}

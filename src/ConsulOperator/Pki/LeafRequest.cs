@@ -1,0 +1,30 @@
+using System.Net;
+
+namespace ConsulOperator.Pki;
+
+/// <summary>What a leaf certificate must say: its role, common name and subject alternative names, in order.</summary>
+public sealed record LeafRequest(CertificateRole Role, string CommonName, IReadOnlyList<string> DnsNames, IReadOnlyList<IPAddress> IpAddresses)
+{
+    /// <summary>
+    /// The names <c>consul tls cert create</c> gives a certificate of this role for datacenter and domain,
+    /// after the extra names (the pods' and Services' DNS names), in the order the CLI writes them.
+    /// </summary>
+    public static LeafRequest For(CertificateRole role, string datacenter, string domain, IReadOnlyList<string> extraDnsNames)
+    {
+        var roleName = role switch
+        {
+            CertificateRole.Server => "server",
+            CertificateRole.Client => "client",
+            _ => "cli",
+        };
+        var commonName = $"{roleName}.{datacenter}.{domain}";
+
+        // The CLI ignores extra DNS names for -cli and adds no 127.0.0.1 there.
+        if (role == CertificateRole.Cli)
+        {
+            return new LeafRequest(role, commonName, [commonName, "localhost"], []);
+        }
+
+        return new LeafRequest(role, commonName, [.. extraDnsNames, commonName, "localhost"], [IPAddress.Loopback]);
+    }
+}
