@@ -67,12 +67,8 @@ public static partial class YamlDocuments
         var result = new JsonObject();
         foreach (var (key, value) in mapping.Children)
         {
+            // YamlDotNet has already refused duplicate keys while loading.
             var name = key is YamlScalarNode s ? s.Value ?? "" : throw new YamlException(key.Start, key.End, "mapping keys must be plain strings");
-            if (result.ContainsKey(name))
-            {
-                throw new YamlException(key.Start, key.End, $"duplicate key '{name}'");
-            }
-
             result[name] = ToJson(value);
         }
 
@@ -83,11 +79,11 @@ public static partial class YamlDocuments
     private static JsonValue? ScalarToJson(YamlScalarNode scalar)
     {
         var value = scalar.Value ?? "";
-        if (scalar.Style != ScalarStyle.Plain || scalar.Tag == "tag:yaml.org,2002:str")
-        {
-            return JsonValue.Create(value);
-        }
+        return scalar.Style != ScalarStyle.Plain || scalar.Tag == "tag:yaml.org,2002:str" ? JsonValue.Create(value) : ResolvePlain(value);
+    }
 
+    private static JsonValue? ResolvePlain(string value)
+    {
         if (value is "" or "~" or "null" or "Null" or "NULL")
         {
             return null;
@@ -239,7 +235,7 @@ public static partial class YamlDocuments
     private static bool NeedsQuotes(string s) =>
         s.Length == 0
         || s != s.Trim()
-        || ScalarToJson(new YamlScalarNode(s)) is not JsonValue v || v.GetValueKind() != JsonValueKind.String
+        || ResolvePlain(s) is not JsonValue v || v.GetValueKind() != JsonValueKind.String
         || "-?:,[]{}#&*!|>'\"%@`".Contains(s[0])
         || s.Contains(": ", StringComparison.Ordinal) || s.Contains(" #", StringComparison.Ordinal) || s.EndsWith(':')
         || s.Any(c => char.IsControl(c) || c > '~')

@@ -1,0 +1,228 @@
+using System.Text.Json.Nodes;
+using ConsulOperator.Tests.Support;
+using ConsulOperator.Yaml;
+
+namespace ConsulOperator.Tests.Cli;
+
+public sealed class RenderCommandTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("render-").FullName;
+
+    private static readonly string ClusterSample = Repository.PathOf("config/samples/consulcluster.yaml");
+    private static readonly string ServiceSample = Repository.PathOf("config/samples/consulservice.yaml");
+
+    [Fact]
+    public void Rendering_the_samples_prints_every_object_and_the_service_registration()
+    {
+        var (exitCode, output, error) = Run("render", "-f", ClusterSample, "-f", ServiceSample);
+
+        Assert.Equal(0, exitCode);
+        var documents = YamlDocuments.Parse(output);
+        Assert.Equal(18, documents.Count);
+        Assert.Equal(["ConfigMap", "PodDisruptionBudget", "Secret", "Service", "StatefulSet"], documents.Select(d => (string?)d["kind"]).Distinct().Order());
+        Assert.All(documents, d => Assert.Equal("consul", (string?)d["metadata"]!["namespace"]));
+        Assert.Contains("#     \"Name\": \"r-3306-mysql\",", output, StringComparison.Ordinal);
+        Assert.Contains("\"TCP\": \"172.16.0.2:3306\",", output, StringComparison.Ordinal);
+        Assert.Contains("private keys", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rendering_again_with_the_secrets_of_the_first_run_reuses_every_key()
+    {
+        var (_, first, _) = Run("render", "-f", ClusterSample);
+        var secretsFile = Path.Combine(directory, "secrets.yaml");
+        File.WriteAllText(secretsFile, YamlDocuments.Write(YamlDocuments.Parse(first).Where(d => (string?)d["kind"] == "Secret")));
+
+        var (exitCode, second, _) = Run("render", "-f", ClusterSample, "--secrets", secretsFile);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(Secrets(first), Secrets(second));
+    }
+
+    [Fact]
+    public void Without_secrets_every_run_makes_new_keys()
+    {
+        Assert.NotEqual(Secrets(Run("render", "-f", ClusterSample).Output), Secrets(Run("render", "-f", ClusterSample).Output));
+    }
+
+    [Fact]
+    public void An_output_directory_gets_one_file_per_object()
+    {
+        var output = Path.Combine(directory, "out");
+
+        var (exitCode, stdout, _) = Run("render", "-f", ClusterSample, "-f", ServiceSample, "-o", output);
+
+        Assert.Equal(0, exitCode);
+        Assert.Empty(stdout);
+        Assert.Equal(19, Directory.GetFiles(output).Length);
+        Assert.True(File.Exists(Path.Combine(output, "consul-statefulset-consul-server.yaml")));
+    }
+
+    [Fact]
+    public void Bad_input_fails_with_every_problem_and_writes_nothing()
+    {
+        var file = Write("bad.yaml", """
+            apiVersion: consul.operator.dev/v1alpha1
+            kind: ConsulCluster
+            metadata:
+              name: consul
+            spec:
+              servers:
+                replicas: 4
+              gossip:
+                encrypted: true
+              acl:
+                defaultPolicy: maybe
+            ---
+            apiVersion: consul.operator.dev/v1alpha1
+            kind: ConsulService
+            metadata:
+              name: mysql
+            spec:
+              clusterRef:
+                name: consul
+              address: 172.16.0.2
+              port: "3306"
+            """);
+        var output = Path.Combine(directory, "never");
+
+        var (exitCode, stdout, error) = Run("render", "-f", file, "-o", output);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(output));
+        Assert.Contains($"{file}: ConsulCluster consul: spec.gossip.encrypted: unknown field", error, StringComparison.Ordinal);
+        Assert.Contains($"{file}: ConsulCluster consul: spec.acl.defaultPolicy: unsupported value \"maybe\"", error, StringComparison.Ordinal);
+        Assert.Contains($"{file}: ConsulService mysql: spec.port: must be an integer, got the string \"3306\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Semantic_problems_are_reported_once_the_types_are_right()
+    {
+        var file = Write("even.yaml", "apiVersion: consul.operator.dev/v1alpha1\nkind: ConsulCluster\nmetadata:\n  name: consul\nspec:\n  servers:\n    replicas: 4\n  extraConfig:\n    encrypt: abc\n");
+
+        var (exitCode, _, error) = Run("render", "-f", file);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("spec.servers.replicas: 4 is even", error, StringComparison.Ordinal);
+        Assert.Contains("spec.extraConfig.encrypt: is managed by the operator", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("missing.yaml", "Could not find file")]
+    [InlineData("not-yaml", "While parsing")]
+    [InlineData("other-kind", "unsupported apiVersion/kind v1/ConfigMap")]
+    [InlineData("dangling-service", "names no ConsulCluster of namespace consul in the input")]
+    public void Unusable_input_is_refused_with_a_clear_message(string input, string message)
+    {
+        var file = input switch
+        {
+            "missing.yaml" => Path.Combine(directory, "missing.yaml"),
+            "not-yaml" => Write("x.yaml", "a: [unclosed\n"),
+            "other-kind" => Write("x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"),
+            _ => ServiceSample,
+        };
+
+        var (exitCode, _, error) = Run("render", "-f", file);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_broken_ca_in_the_secrets_file_is_refused_rather_than_replaced()
+    {
+        var secrets = Write("secrets.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: consul-ca\n  namespace: consul\ndata:\n  tls.crt: bm90IGEgY2VydA==\n  tls.key: bm90IGEga2V5\n");
+
+        var (exitCode, stdout, error) = Run("render", "-f", ClusterSample, "--secrets", secrets);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(stdout);
+        Assert.Contains("Secret consul-ca", error, StringComparison.Ordinal);
+        Assert.Contains("never replaced", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_reads_standard_input()
+    {
+        var (exitCode, output, _) = RunWithInput(File.ReadAllText(ClusterSample), "render", "-f", "-");
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(18, YamlDocuments.Parse(output).Count);
+    }
+
+    [Fact]
+    public void Help_lists_the_commands()
+    {
+        var (exitCode, output, _) = Run("--help");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("render", output, StringComparison.Ordinal);
+        Assert.Contains("manifests", output, StringComparison.Ordinal);
+    }
+
+    private static Dictionary<string, string> Secrets(string yaml) =>
+        YamlDocuments.Parse(yaml).Where(d => (string?)d["kind"] == "Secret").ToDictionary(d => (string)d["metadata"]!["name"]!, d => d["data"]!.ToJsonString());
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static (int ExitCode, string Output, string Error) Run(params string[] args) => RunWithInput("", args);
+
+    private static (int ExitCode, string Output, string Error) RunWithInput(string stdin, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = Program.Run(args, new StringReader(stdin), output, error);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+}
+
+public class ManifestsCommandTests
+{
+    [Fact]
+    public void The_checked_in_crds_and_rbac_are_what_the_code_generates()
+    {
+        foreach (var (path, text) in ConsulOperator.Cli.ManifestsCommand.Generate())
+        {
+            var file = Repository.PathOf(path);
+            Assert.True(File.Exists(file), $"{path} is missing; run `consul-operator manifests`");
+            Assert.True(text == File.ReadAllText(file), $"{path} is stale; run `consul-operator manifests`");
+        }
+    }
+
+    [Fact]
+    public void The_crds_parse_back_and_carry_status_printer_columns_and_short_names()
+    {
+        var crd = Assert.Single(YamlDocuments.Parse(File.ReadAllText(Repository.PathOf("config/crds/consul.operator.dev_consulclusters.yaml"))));
+        var version = crd["spec"]!["versions"]![0]!;
+
+        Assert.Equal("consulclusters.consul.operator.dev", (string?)crd["metadata"]!["name"]);
+        Assert.NotNull(version["subresources"]!["status"]);
+        Assert.Contains(version["additionalPrinterColumns"]!.AsArray(), c => (string?)c!["name"] == "Ready");
+        Assert.Equal("ccl", (string?)crd["spec"]!["names"]!["shortNames"]![0]);
+        Assert.True(JsonNode.DeepEquals(ConsulOperator.Manifests.CustomResourceDefinitions.ConsulCluster(), crd));
+    }
+
+    [Fact]
+    public void The_cluster_role_grants_no_wildcards_and_cannot_delete_volumes()
+    {
+        var role = ConsulOperator.Manifests.Rbac.ClusterRole();
+        var rules = role["rules"]!.AsArray();
+
+        foreach (var rule in rules)
+        {
+            Assert.DoesNotContain("*", rule!["verbs"]!.AsArray().Select(v => (string?)v));
+            Assert.DoesNotContain("*", rule["resources"]!.AsArray().Select(v => (string?)v));
+        }
+
+        var claims = Assert.Single(rules, r => r!["resources"]!.AsArray().Any(v => (string?)v == "persistentvolumeclaims"));
+        Assert.DoesNotContain("delete", claims!["verbs"]!.AsArray().Select(v => (string?)v));
+    }
+}
