@@ -68,22 +68,10 @@ public sealed class InputDocuments
                     Problems.Add($"{where}: expected Secrets only, got {apiVersion}/{kind}");
                     break;
                 case (ApiGroup.ApiVersion, V1Alpha1ConsulCluster.KindName):
-                    if (Checked(where, ClusterSchema.Value, document) is { } cluster)
-                    {
-                        var typed = KubernetesJson.Deserialize<V1Alpha1ConsulCluster>(cluster);
-                        Report(where, ConfigValidation.Validate(typed));
-                        Clusters.Add(typed);
-                    }
-
+                    AddChecked(where, ClusterSchema.Value, document, ConfigValidation.Validate, Clusters);
                     break;
                 case (ApiGroup.ApiVersion, V1Alpha1ConsulService.KindName):
-                    if (Checked(where, ServiceSchema.Value, document) is { } service)
-                    {
-                        var typed = KubernetesJson.Deserialize<V1Alpha1ConsulService>(service);
-                        Report(where, ConsulServiceValidator.Validate(typed));
-                        Services.Add(typed);
-                    }
-
+                    AddChecked(where, ServiceSchema.Value, document, ConsulServiceValidator.Validate, Services);
                     break;
                 default:
                     Problems.Add($"{where}: unsupported apiVersion/kind {apiVersion}/{kind}; expected {ApiGroup.ApiVersion} {V1Alpha1ConsulCluster.KindName} or {V1Alpha1ConsulService.KindName}");
@@ -96,11 +84,17 @@ public sealed class InputDocuments
         }
     }
 
-    private JsonNode? Checked(string where, JsonObject schema, JsonNode document)
+    // Types first: only a document that fits the schema can be read into the C# type and checked further.
+    private void AddChecked<T>(string where, JsonObject schema, JsonNode document, Func<T, IReadOnlyList<ValidationProblem>> validate, List<T> into)
     {
         var problems = SchemaValidator.Validate(schema, document);
         Report(where, problems);
-        return problems.Count == 0 ? document : null;
+        if (problems.Count == 0)
+        {
+            var typed = KubernetesJson.Deserialize<T>(document);
+            Report(where, validate(typed));
+            into.Add(typed);
+        }
     }
 
     private void Report(string where, IEnumerable<ValidationProblem> problems) =>

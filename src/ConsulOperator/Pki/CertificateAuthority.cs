@@ -24,21 +24,15 @@ public sealed class CertificateAuthority
 
     private static readonly SecureRandom Random = new();
 
-    private CertificateAuthority(X509Certificate certificate, AsymmetricKeyParameter privateKey, string certificatePem, string privateKeyPem)
-    {
-        Certificate = certificate;
-        PrivateKey = privateKey;
-        CertificatePem = certificatePem;
-        PrivateKeyPem = privateKeyPem;
-    }
+    private readonly CertifiedKey key;
 
-    internal X509Certificate Certificate { get; }
+    private CertificateAuthority(CertifiedKey key) => this.key = key;
 
-    private AsymmetricKeyParameter PrivateKey { get; }
+    internal X509Certificate Certificate => key.Certificate;
 
-    public string CertificatePem { get; }
+    public string CertificatePem => key.CertificatePem;
 
-    public string PrivateKeyPem { get; }
+    public string PrivateKeyPem => key.PrivateKeyPem;
 
     public DateTimeOffset NotAfter => new(Certificate.NotAfter, TimeSpan.Zero);
 
@@ -94,25 +88,19 @@ public sealed class CertificateAuthority
         }
 
         var certificate = generator.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", keys.Private, Random));
-        return new CertificateAuthority(certificate, keys.Private, Pem.Write(certificate), Pem.Write(keys.Private));
+        return new CertificateAuthority(CertifiedKey.Create(certificate, keys.Private));
     }
 
     /// <summary>Reads the CA from its Secret; throws <see cref="KeyMaterialException"/> rather than let anyone replace a CA that is there but broken.</summary>
     public static CertificateAuthority Load(string certificatePem, string privateKeyPem, string source)
     {
-        var certificate = Pem.ReadCertificate(certificatePem, source);
-        var privateKey = Pem.ReadPrivateKey(privateKeyPem, source);
-        if (!IssuedCertificate.KeysMatch(certificate, privateKey))
-        {
-            throw new KeyMaterialException($"{source}: the CA private key does not belong to the CA certificate");
-        }
-
-        if (certificate.GetBasicConstraints() < 0)
+        var key = CertifiedKey.Load(certificatePem, privateKeyPem, source);
+        if (key.Certificate.GetBasicConstraints() < 0)
         {
             throw new KeyMaterialException($"{source}: the certificate is not a CA (basicConstraints CA:FALSE)");
         }
 
-        return new CertificateAuthority(certificate, privateKey, certificatePem, privateKeyPem);
+        return new CertificateAuthority(key);
     }
 
     public IssuedCertificate Issue(LeafRequest request, int validityDays, TimeProvider time)
@@ -140,7 +128,7 @@ public sealed class CertificateAuthority
             .ToArray();
         generator.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(names));
 
-        var certificate = generator.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", PrivateKey, Random));
+        var certificate = generator.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", key.PrivateKey, Random));
         return IssuedCertificate.Create(certificate, keys.Private);
     }
 

@@ -1,7 +1,6 @@
 using System.Net;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.X509;
 
 namespace ConsulOperator.Pki;
@@ -9,21 +8,15 @@ namespace ConsulOperator.Pki;
 /// <summary>A leaf certificate with its private key, as PEM, and what it says.</summary>
 public sealed class IssuedCertificate
 {
-    private IssuedCertificate(X509Certificate certificate, AsymmetricKeyParameter privateKey, string certificatePem, string privateKeyPem)
-    {
-        Certificate = certificate;
-        PrivateKey = privateKey;
-        CertificatePem = certificatePem;
-        PrivateKeyPem = privateKeyPem;
-    }
+    private readonly CertifiedKey key;
 
-    internal X509Certificate Certificate { get; }
+    private IssuedCertificate(CertifiedKey key) => this.key = key;
 
-    internal AsymmetricKeyParameter PrivateKey { get; }
+    internal X509Certificate Certificate => key.Certificate;
 
-    public string CertificatePem { get; }
+    public string CertificatePem => key.CertificatePem;
 
-    public string PrivateKeyPem { get; }
+    public string PrivateKeyPem => key.PrivateKeyPem;
 
     public DateTimeOffset NotBefore => new(Certificate.NotBefore, TimeSpan.Zero);
 
@@ -37,25 +30,10 @@ public sealed class IssuedCertificate
 
     public IReadOnlyList<string> ExtendedKeyUsages => [.. Certificate.GetExtendedKeyUsage()?.Select(oid => oid.Id) ?? []];
 
-    internal static IssuedCertificate Create(X509Certificate certificate, AsymmetricKeyParameter privateKey) =>
-        new(certificate, privateKey, Pem.Write(certificate), Pem.Write(privateKey));
+    internal static IssuedCertificate Create(X509Certificate certificate, AsymmetricKeyParameter privateKey) => new(CertifiedKey.Create(certificate, privateKey));
 
     /// <summary>Reads a certificate and key kept in a Secret; throws <see cref="KeyMaterialException"/> when they are unreadable or do not belong together.</summary>
-    public static IssuedCertificate Load(string certificatePem, string privateKeyPem, string source)
-    {
-        var certificate = Pem.ReadCertificate(certificatePem, source);
-        var privateKey = Pem.ReadPrivateKey(privateKeyPem, source);
-        if (!KeysMatch(certificate, privateKey))
-        {
-            throw new KeyMaterialException($"{source}: the private key does not belong to the certificate");
-        }
-
-        return new IssuedCertificate(certificate, privateKey, certificatePem, privateKeyPem);
-    }
-
-    internal static bool KeysMatch(X509Certificate certificate, AsymmetricKeyParameter privateKey) =>
-        privateKey is ECPrivateKeyParameters ec && certificate.GetPublicKey() is ECPublicKeyParameters pub
-        && ec.Parameters.G.Multiply(ec.D).Normalize().Equals(pub.Q.Normalize());
+    public static IssuedCertificate Load(string certificatePem, string privateKeyPem, string source) => new(CertifiedKey.Load(certificatePem, privateKeyPem, source));
 
     /// <summary>Whether the certificate carries exactly the names and role the request asks for.</summary>
     public bool Satisfies(LeafRequest request) =>

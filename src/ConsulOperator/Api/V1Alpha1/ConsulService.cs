@@ -129,6 +129,9 @@ public sealed class ConsulServiceStatus
     /// <summary>Ready, Registered, Degraded.</summary>
     public List<V1Condition>? Conditions { get; set; }
 
+    /// <summary>Whether the service is registered in Consul now.</summary>
+    public bool? Registered { get; set; }
+
     /// <summary>The Consul agent (node) the service is registered on.</summary>
     public string? RegisteredOn { get; set; }
 
