@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ConsulOperator.Cli;
+using ConsulOperator.Hosting;
 
 namespace ConsulOperator;
 
@@ -19,7 +20,36 @@ internal static class Program
         var manifests = new Command("manifests", "Write the CRDs and RBAC manifests generated from the code") { root };
         manifests.SetAction(result => ManifestsCommand.Run(result.GetValue(root)!, error));
 
-        var command = new RootCommand("consul-operator: runs HashiCorp Consul clusters on Kubernetes") { render, manifests };
+        var defaults = new OperatorOptions();
+        var namespaces = new Option<string[]>("--namespace", "-n") { Description = "A namespace to watch; repeatable; all namespaces when none is given (env WATCH_NAMESPACE, comma-separated)", DefaultValueFactory = _ => WatchNamespaceFromEnvironment() };
+        var workers = new Option<int>("--workers") { Description = "Reconciles running at once", DefaultValueFactory = _ => defaults.Workers };
+        var leaderElect = new Option<bool>("--leader-elect") { Description = "Elect a leader through a Lease so that several replicas are safe", DefaultValueFactory = _ => defaults.LeaderElection };
+        var leaderNamespace = new Option<string>("--leader-election-namespace") { Description = "Namespace of the Lease (env POD_NAMESPACE)", DefaultValueFactory = _ => defaults.OperatorNamespace };
+        var metricsAddress = new Option<string>("--metrics-address") { Description = "Where /metrics, /healthz and /readyz listen", DefaultValueFactory = _ => defaults.MetricsAddress };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig file (env KUBECONFIG); else in-cluster, else ~/.kube/config", DefaultValueFactory = _ => defaults.Kubeconfig };
+        var dnsNamespace = new Option<string>("--dns-namespace") { Description = "Namespace of the cluster DNS ConfigMaps to watch", DefaultValueFactory = _ => defaults.DnsNamespace };
+        var run = new Command("run", "Run the operator against a Kubernetes API server") { namespaces, workers, leaderElect, leaderNamespace, metricsAddress, kubeconfig, dnsNamespace };
+        run.SetAction(async (result, cancel) =>
+        {
+            var options = defaults with
+            {
+                Namespaces = result.GetValue(namespaces)!,
+                Workers = result.GetValue(workers),
+                LeaderElection = result.GetValue(leaderElect),
+                OperatorNamespace = result.GetValue(leaderNamespace)!,
+                MetricsAddress = result.GetValue(metricsAddress)!,
+                Kubeconfig = result.GetValue(kubeconfig),
+                DnsNamespace = result.GetValue(dnsNamespace)!,
+            };
+            await using var host = OperatorHost.Build(options);
+            await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(host, cancel);
+            return ExitCodes.Success;
+        });
+
+        var command = new RootCommand("consul-operator: runs HashiCorp Consul clusters on Kubernetes") { render, manifests, run };
         return command.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
+
+    private static string[] WatchNamespaceFromEnvironment() =>
+        (Environment.GetEnvironmentVariable("WATCH_NAMESPACE") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

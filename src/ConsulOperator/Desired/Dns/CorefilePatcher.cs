@@ -2,10 +2,10 @@ using System.Globalization;
 
 namespace ConsulOperator.Desired.Dns;
 
-/// <summary>The outcome of patching a Corefile: the new text, or why it was refused.</summary>
-public sealed record CorefilePatch(string? Corefile, bool Changed, string? Conflict)
+/// <summary>The outcome of patching a DNS configuration (a Corefile, stubDomains JSON): the new text, or why it was refused.</summary>
+public sealed record DnsPatch(string? Text, bool Changed, string? Conflict)
 {
-    public static CorefilePatch Refused(string conflict) => new(null, false, conflict);
+    public static DnsPatch Refused(string conflict) => new(null, false, conflict);
 }
 
 /// <summary>
@@ -15,7 +15,7 @@ public sealed record CorefilePatch(string? Corefile, bool Changed, string? Confl
 /// </summary>
 public static class CorefilePatcher
 {
-    public static CorefilePatch Apply(string corefile, ForwardingBlock block)
+    public static DnsPatch Apply(string corefile, ForwardingBlock block)
     {
         var region = FindRegion(corefile, block);
         if (region is { } existing)
@@ -23,29 +23,29 @@ public static class CorefilePatcher
             var current = corefile[existing.Start..existing.End];
             if (current == block.MarkedServerBlock)
             {
-                return new CorefilePatch(corefile, Changed: false, Conflict: null);
+                return new DnsPatch(corefile, Changed: false, Conflict: null);
             }
 
-            return new CorefilePatch(corefile[..existing.Start] + block.MarkedServerBlock + corefile[existing.End..], Changed: true, Conflict: null);
+            return new DnsPatch(corefile[..existing.Start] + block.MarkedServerBlock + corefile[existing.End..], Changed: true, Conflict: null);
         }
 
         var conflict = ServerBlockKeys(corefile).FirstOrDefault(key => ServesZone(key.Key, block.Zone));
         if (conflict.Key is not null)
         {
-            return CorefilePatch.Refused(
+            return DnsPatch.Refused(
                 $"the Corefile already serves zone {block.Zone} on port 53 (server block '{conflict.Key}' at line {conflict.Line}); " +
                 "CoreDNS refuses a second block for one zone. Remove that block, or set spec.dns.coreDns.patch=false and keep forwarding by hand");
         }
 
         var separator = corefile.Length == 0 || corefile.EndsWith('\n') ? "" : "\n";
-        return new CorefilePatch(corefile + separator + block.MarkedServerBlock, Changed: true, Conflict: null);
+        return new DnsPatch(corefile + separator + block.MarkedServerBlock, Changed: true, Conflict: null);
     }
 
     /// <summary>The Corefile without our block (and unchanged when it has none).</summary>
-    public static CorefilePatch Remove(string corefile, ForwardingBlock block) =>
+    public static DnsPatch Remove(string corefile, ForwardingBlock block) =>
         FindRegion(corefile, block) is { } region
-            ? new CorefilePatch(corefile[..region.Start] + corefile[region.End..], Changed: true, Conflict: null)
-            : new CorefilePatch(corefile, Changed: false, Conflict: null);
+            ? new DnsPatch(corefile[..region.Start] + corefile[region.End..], Changed: true, Conflict: null)
+            : new DnsPatch(corefile, Changed: false, Conflict: null);
 
     /// <summary>Whether a server block key (<c>[dns://]zone[:port]</c>) serves the zone on the default port.</summary>
     internal static bool ServesZone(string key, string zone)

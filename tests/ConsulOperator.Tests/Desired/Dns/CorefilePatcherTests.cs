@@ -17,19 +17,19 @@ public class CorefilePatcherTests
         var added = CorefilePatcher.Apply(original, Block);
         Assert.Null(added.Conflict);
         Assert.True(added.Changed);
-        Assert.StartsWith(original, added.Corefile, StringComparison.Ordinal);
-        Assert.Single(CorefilePatcher.ServerBlockKeys(added.Corefile!), k => CorefilePatcher.ServesZone(k.Key, "service.consul"));
-        Assert.Contains("service.consul:53 {\n    errors\n    cache 30\n    forward . 10.96.0.53:53\n}\n", added.Corefile, StringComparison.Ordinal);
+        Assert.StartsWith(original, added.Text, StringComparison.Ordinal);
+        Assert.Single(CorefilePatcher.ServerBlockKeys(added.Text!), k => CorefilePatcher.ServesZone(k.Key, "service.consul"));
+        Assert.Contains("service.consul:53 {\n    errors\n    cache 30\n    forward . 10.96.0.53:53\n}\n", added.Text, StringComparison.Ordinal);
 
-        var again = CorefilePatcher.Apply(added.Corefile!, Block);
+        var again = CorefilePatcher.Apply(added.Text!, Block);
         Assert.False(again.Changed);
-        Assert.Equal(added.Corefile, again.Corefile);
+        Assert.Equal(added.Text, again.Text);
 
-        var removed = CorefilePatcher.Remove(added.Corefile!, Block);
+        var removed = CorefilePatcher.Remove(added.Text!, Block);
         Assert.True(removed.Changed);
 
         // A Corefile without a final newline gets one before our block; that newline is all that stays behind.
-        Assert.Equal(original.EndsWith('\n') ? original : original + "\n", removed.Corefile);
+        Assert.Equal(original.EndsWith('\n') ? original : original + "\n", removed.Text);
     }
 
     [Fact]
@@ -44,26 +44,26 @@ public class CorefilePatcherTests
     [Fact]
     public void A_new_service_ip_replaces_our_block_in_place_and_touches_nothing_else()
     {
-        var withBlock = CorefilePatcher.Apply(Corefile("k3s"), Block).Corefile!;
+        var withBlock = CorefilePatcher.Apply(Corefile("k3s"), Block).Text!;
         var trailer = "\n# a human's note after our block\n";
 
         var moved = CorefilePatcher.Apply(withBlock + trailer, Block with { UpstreamAddress = "10.96.7.7" });
 
         Assert.True(moved.Changed);
-        Assert.Equal(Corefile("k3s") + (Block with { UpstreamAddress = "10.96.7.7" }).MarkedServerBlock + trailer, moved.Corefile);
-        Assert.DoesNotContain("10.96.0.53", moved.Corefile, StringComparison.Ordinal);
+        Assert.Equal(Corefile("k3s") + (Block with { UpstreamAddress = "10.96.7.7" }).MarkedServerBlock + trailer, moved.Text);
+        Assert.DoesNotContain("10.96.0.53", moved.Text, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_block_someone_rewrote_between_our_markers_is_put_back()
     {
-        var withBlock = CorefilePatcher.Apply(Corefile("kubeadm"), Block).Corefile!;
+        var withBlock = CorefilePatcher.Apply(Corefile("kubeadm"), Block).Text!;
         var tampered = withBlock.Replace("cache 30\n    forward . 10.96.0.53:53", "forward . 8.8.8.8", StringComparison.Ordinal);
 
         var repaired = CorefilePatcher.Apply(tampered, Block);
 
         Assert.True(repaired.Changed);
-        Assert.Equal(withBlock, repaired.Corefile);
+        Assert.Equal(withBlock, repaired.Text);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class CorefilePatcherTests
 
         var result = CorefilePatcher.Apply(corefile, Block);
 
-        Assert.Null(result.Corefile);
+        Assert.Null(result.Text);
         Assert.False(result.Changed);
         Assert.Contains("already serves zone service.consul", result.Conflict, StringComparison.Ordinal);
         Assert.Contains("line 14", result.Conflict, StringComparison.Ordinal);
@@ -84,7 +84,7 @@ public class CorefilePatcherTests
     [Fact]
     public void Another_clusters_block_for_the_same_zone_is_a_conflict_too()
     {
-        var theirs = CorefilePatcher.Apply(Corefile("eks"), Block with { Owner = "other/consul" }).Corefile!;
+        var theirs = CorefilePatcher.Apply(Corefile("eks"), Block with { Owner = "other/consul" }).Text!;
 
         var result = CorefilePatcher.Apply(theirs, Block);
 
@@ -124,9 +124,9 @@ public class CorefilePatcherTests
     public void Removing_leaves_other_clusters_blocks_alone()
     {
         var other = Block with { Owner = "other/consul", Zone = "service.other" };
-        var both = CorefilePatcher.Apply(CorefilePatcher.Apply(Corefile("kubeadm"), Block).Corefile!, other).Corefile!;
+        var both = CorefilePatcher.Apply(CorefilePatcher.Apply(Corefile("kubeadm"), Block).Text!, other).Text!;
 
-        var removed = CorefilePatcher.Remove(both, Block).Corefile!;
+        var removed = CorefilePatcher.Remove(both, Block).Text!;
 
         Assert.Equal(Corefile("kubeadm") + other.MarkedServerBlock, removed);
     }

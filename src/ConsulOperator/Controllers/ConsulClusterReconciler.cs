@@ -1,0 +1,174 @@
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Desired;
+using ConsulOperator.Pki;
+using ConsulOperator.Runtime;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>
+/// Makes the objects of a ConsulCluster match its spec: validate, gather key material, build the desired objects,
+/// apply what differs, forward DNS, report status. It compares and acts; every decision lives in a pure function.
+/// </summary>
+public sealed class ConsulClusterReconciler(
+    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, EventRecorder events, OperatorMetrics metrics, TimeProvider time, ILogger<ConsulClusterReconciler> logger)
+    : IReconciler
+{
+    /// <summary>Held while our CoreDNS patch may be in place: the ConfigMap is not ours, so nothing else would clean it up.</summary>
+    public const string DnsFinalizer = "consul.operator.dev/dns-forwarding";
+
+    private static readonly TimeSpan Resync = TimeSpan.FromMinutes(10);
+
+    public string Name => "consulcluster";
+
+    public async Task<ReconcileResult> ReconcileAsync(string ns, string name, CancellationToken cancel)
+    {
+        var cluster = caches.Clusters.Find(ns, name);
+        if (cluster is null)
+        {
+            metrics.ClusterGone(ns, name);
+            return ReconcileResult.Done;
+        }
+
+        if (cluster.Metadata.DeletionTimestamp is not null)
+        {
+            await FinalizeAsync(cluster, cancel);
+            return ReconcileResult.Done;
+        }
+
+        var problems = ConfigValidation.Validate(cluster);
+        if (problems.Count > 0)
+        {
+            await RefuseAsync(cluster, "InvalidSpec", string.Join("; ", problems), cancel);
+            return ReconcileResult.Done;
+        }
+
+        ExistingKeyMaterial existing;
+        try
+        {
+            existing = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns));
+        }
+        catch (KeyMaterialException e)
+        {
+            await RefuseAsync(cluster, "KeyMaterialUnusable", $"{e.Message}. The operator never replaces an existing CA or gossip key; restore the Secret from a backup, or delete it to start a new datacenter", cancel);
+            return ReconcileResult.Done;
+        }
+
+        cluster = await EnsureFinalizerAsync(cluster, cancel);
+        var plan = KeyMaterialPlanner.Plan(existing, KeyMaterialSecrets.Requirements(cluster), time);
+        foreach (var change in plan.Changes)
+        {
+            await events.RecordAsync(cluster, EventRecorder.Normal, $"Certificate{change.Reason}", $"{change.Subject}: {change.Message}", cancel);
+        }
+
+        var bootstrapExpect = DesiredState.BootstrapExpect(cluster);
+        var desired = DesiredState.Build(cluster, plan.Material, bootstrapExpect);
+        StepServerScaleDown(cluster, desired);
+        foreach (var item in desired)
+        {
+            var outcome = await ApplyAsync(item, cancel);
+            if (outcome != ApplyOutcome.Unchanged)
+            {
+                logger.LogInformation("{Outcome} {Kind} {Name}", outcome, item.Kind, item.Metadata.Name);
+                await events.RecordAsync(cluster, EventRecorder.Normal, outcome.ToString(), $"{outcome} {item.Kind} {item.Metadata.Name}", cancel);
+            }
+        }
+
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var dnsIp = caches.Services.Find(ns, names.DnsService)?.Spec?.ClusterIP;
+        var dnsOutcome = await dns.EnsureAsync(cluster, dnsIp, cancel);
+        if (!dnsOutcome.Ready && dnsOutcome.Reason != "WaitingForServiceIP")
+        {
+            await events.RecordAsync(cluster, EventRecorder.Warning, dnsOutcome.Reason, dnsOutcome.Message, cancel);
+        }
+
+        var status = ClusterStatus.Observe(cluster, plan.Material, bootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome, time.GetUtcNow());
+        await WriteStatusAsync(cluster, status, cancel);
+        metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
+        metrics.CertificateExpiry(ns, name, "ca", plan.Material.Ca.NotAfter);
+        var firstLeafExpiry = plan.Material.Leaves.Values.Min(l => l.NotAfter);
+        metrics.CertificateExpiry(ns, name, "leaf", firstLeafExpiry);
+
+        // Come back when the first certificate enters its rotation window, and at least every resync period.
+        var rotation = firstLeafExpiry - KeyMaterialSecrets.Requirements(cluster).RotateBefore - time.GetUtcNow();
+        return ReconcileResult.After(rotation < Resync ? TimeSpan.FromTicks(Math.Max(rotation.Ticks, TimeSpan.FromSeconds(1).Ticks)) : Resync);
+    }
+
+    // Servers leave one at a time: scaling 5 to 3 in one step could take two voters away before raft has let go of either.
+    private void StepServerScaleDown(V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var live = caches.StatefulSets.Find(cluster.Metadata.NamespaceProperty, names.Servers);
+        var wanted = desired.OfType<V1StatefulSet>().Single(s => s.Metadata.Name == names.Servers);
+        if (live?.Spec?.Replicas is { } current && current > wanted.Spec.Replicas)
+        {
+            var settled = live.Status?.ReadyReplicas == current && live.Status?.ObservedGeneration >= live.Metadata.Generation;
+            wanted.Spec.Replicas = settled ? current - 1 : current;
+            wanted.Metadata.Annotations[Labels.SpecHashAnnotation] = DesiredState.SpecHash(wanted);
+        }
+    }
+
+    private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> item, CancellationToken cancel) => item switch
+    {
+        V1Secret secret => applier.ApplyAsync(secret, caches.Secrets, cancel),
+        V1ConfigMap configMap => applier.ApplyAsync(configMap, caches.ConfigMaps, cancel),
+        V1Service service => applier.ApplyAsync(service, caches.Services, cancel),
+        V1PodDisruptionBudget budget => applier.ApplyAsync(budget, caches.DisruptionBudgets, cancel),
+        V1StatefulSet set => applier.ApplyAsync(set, caches.StatefulSets, cancel),
+        _ => throw new InvalidOperationException($"no cache for {item.Kind}"),
+    };
+
+    private async Task<V1Alpha1ConsulCluster> EnsureFinalizerAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
+    {
+        var finalizers = cluster.Metadata.Finalizers ?? [];
+        if (!cluster.Spec.Dns.CoreDns.Patch || finalizers.Contains(DnsFinalizer))
+        {
+            return cluster;
+        }
+
+        var copy = Copy(cluster);
+        copy.Metadata.Finalizers = [.. finalizers, DnsFinalizer];
+        return await api.ReplaceAsync(copy, cancel);
+    }
+
+    private async Task FinalizeAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
+    {
+        metrics.ClusterGone(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
+        if (cluster.Metadata.Finalizers?.Contains(DnsFinalizer) != true)
+        {
+            return;
+        }
+
+        await dns.RemoveAsync(cluster, cancel);
+        var copy = Copy(cluster);
+        copy.Metadata.Finalizers = [.. cluster.Metadata.Finalizers.Where(f => f != DnsFinalizer)];
+        await api.ReplaceAsync(copy, cancel);
+        logger.LogInformation("Removed the DNS forwarding of {Namespace}/{Name} and released it", cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
+    }
+
+    // Bad input: say what and why, in status and as an Event, and touch nothing else.
+    private async Task RefuseAsync(V1Alpha1ConsulCluster cluster, string reason, string message, CancellationToken cancel)
+    {
+        logger.LogWarning("Refusing {Namespace}/{Name}: {Reason}: {Message}", cluster.Metadata.NamespaceProperty, cluster.Metadata.Name, reason, message);
+        await events.RecordAsync(cluster, EventRecorder.Warning, reason, message, cancel);
+        await WriteStatusAsync(cluster, ClusterStatus.Refused(cluster, reason, message, time.GetUtcNow()), cancel);
+        metrics.ClusterReady(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name, false);
+    }
+
+    private async Task WriteStatusAsync(V1Alpha1ConsulCluster cluster, ConsulClusterStatus status, CancellationToken cancel)
+    {
+        if (cluster.Status is not null && KubernetesJson.Serialize(status) == KubernetesJson.Serialize(cluster.Status))
+        {
+            return;
+        }
+
+        var copy = Copy(cluster);
+        copy.Status = status;
+        await api.ReplaceStatusAsync(copy, cancel);
+    }
+
+    private static V1Alpha1ConsulCluster Copy(V1Alpha1ConsulCluster cluster) =>
+        KubernetesJson.Deserialize<V1Alpha1ConsulCluster>(KubernetesJson.Serialize(cluster));
+}

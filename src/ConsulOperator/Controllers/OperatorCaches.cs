@@ -1,0 +1,73 @@
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Desired;
+using ConsulOperator.Runtime;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>
+/// The informers the controllers read from. The kinds the operator creates are watched only where they carry our
+/// managed-by label, so the cache holds our objects and not every Secret in the cluster.
+/// </summary>
+public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespaces, string dnsNamespace, ILoggerFactory logs, TimeProvider time)
+{
+    private static readonly string Ours = $"{Labels.ManagedBy}={Labels.OperatorName}";
+
+    public Informer<V1Alpha1ConsulCluster> Clusters { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulCluster"), time);
+
+    public Informer<V1Secret> Secrets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Secret"), time);
+
+    public Informer<V1ConfigMap> ConfigMaps { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.ConfigMap"), time);
+
+    public Informer<V1Service> Services { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Service"), time);
+
+    public Informer<V1StatefulSet> StatefulSets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.StatefulSet"), time);
+
+    public Informer<V1PodDisruptionBudget> DisruptionBudgets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PodDisruptionBudget"), time);
+
+    /// <summary>The cluster DNS ConfigMaps (CoreDNS, coredns-custom, kube-dns), which are not ours and so carry no label of ours.</summary>
+    public Informer<V1ConfigMap> DnsConfigMaps { get; } = new(api, [dnsNamespace], null, logs.CreateLogger("Informer.DnsConfigMap"), time);
+
+    public string DnsNamespace => dnsNamespace;
+
+    public Task RunAsync(CancellationToken cancel) => Task.WhenAll(
+        Clusters.RunAsync(cancel), Secrets.RunAsync(cancel), ConfigMaps.RunAsync(cancel), Services.RunAsync(cancel),
+        StatefulSets.RunAsync(cancel), DisruptionBudgets.RunAsync(cancel), DnsConfigMaps.RunAsync(cancel));
+
+    public Task WaitForSyncAsync(CancellationToken cancel) => Task.WhenAll(
+        Clusters.WaitForSyncAsync(cancel), Secrets.WaitForSyncAsync(cancel), ConfigMaps.WaitForSyncAsync(cancel), Services.WaitForSyncAsync(cancel),
+        StatefulSets.WaitForSyncAsync(cancel), DisruptionBudgets.WaitForSyncAsync(cancel), DnsConfigMaps.WaitForSyncAsync(cancel));
+
+    public bool HasSynced => Clusters.HasSynced && Secrets.HasSynced && ConfigMaps.HasSynced && Services.HasSynced
+        && StatefulSets.HasSynced && DisruptionBudgets.HasSynced && DnsConfigMaps.HasSynced;
+
+    /// <summary>Routes every change to the key of the ConsulCluster it concerns.</summary>
+    public void Subscribe(Action<string> enqueue)
+    {
+        Clusters.Changed += c => enqueue(Controller.Key(c.Metadata.NamespaceProperty, c.Metadata.Name));
+        Secrets.Changed += o => EnqueueOwner(o, enqueue);
+        ConfigMaps.Changed += o => EnqueueOwner(o, enqueue);
+        Services.Changed += o => EnqueueOwner(o, enqueue);
+        StatefulSets.Changed += o => EnqueueOwner(o, enqueue);
+        DisruptionBudgets.Changed += o => EnqueueOwner(o, enqueue);
+        DnsConfigMaps.Changed += configMap =>
+        {
+            foreach (var cluster in Clusters.List().Where(c => c.Spec.Dns.CoreDns.Patch
+                && c.Spec.Dns.CoreDns.Namespace == configMap.Metadata.NamespaceProperty
+                && CoreDnsForwarding.ConfigMapName(c.Spec.Dns.CoreDns) == configMap.Metadata.Name))
+            {
+                enqueue(Controller.Key(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name));
+            }
+        };
+    }
+
+    private static void EnqueueOwner(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
+    {
+        var owner = item.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == V1Alpha1ConsulCluster.KindName);
+        if (owner is not null)
+        {
+            enqueue(Controller.Key(item.Metadata.NamespaceProperty, owner.Name));
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using ConsulOperator.Controllers;
+using ConsulOperator.Runtime;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace ConsulOperator.Hosting;
+
+/// <summary>The operator process: controllers, leader election, /metrics, /healthz and /readyz, JSON logs.</summary>
+public static class OperatorHost
+{
+    public static WebApplication Build(
+        OperatorOptions options, KubernetesClientConfiguration? client = null, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null, LeaderElectionTiming? leaderElection = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.MetricsAddress);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(json =>
+        {
+            json.IncludeScopes = true;
+            json.UseUtcTimestamp = true;
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
+        logging?.Invoke(builder.Logging);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(time ?? TimeProvider.System);
+        services.AddSingleton(_ => new Kubernetes(client ?? ClientConfiguration(options)));
+        services.AddSingleton<OperatorMetrics>();
+        services.AddSingleton(s => new KubeApi(s.GetRequiredService<Kubernetes>(), s.GetRequiredService<OperatorMetrics>(), $"consul-operator/{options.Identity}"));
+        services.AddSingleton<Applier>();
+        services.AddSingleton(s => new OperatorCaches(
+            s.GetRequiredService<KubeApi>(), options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces], options.DnsNamespace,
+            s.GetRequiredService<ILoggerFactory>(), s.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(s => new EventRecorder(s.GetRequiredService<KubeApi>(), "consul-operator", s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<EventRecorder>>()));
+        services.AddSingleton(s => new CoreDnsForwarding(s.GetRequiredService<KubeApi>(), s.GetRequiredService<OperatorCaches>().DnsConfigMaps, options.DnsNamespace));
+        services.AddSingleton<ConsulClusterReconciler>();
+        services.AddSingleton(s => new Controller(
+            s.GetRequiredService<ConsulClusterReconciler>(),
+            new WorkQueue(s.GetRequiredService<TimeProvider>(), TimeSpan.FromMilliseconds(200), TimeSpan.FromMinutes(5)),
+            options.Workers, s.GetRequiredService<OperatorMetrics>(), s.GetRequiredService<ILogger<Controller>>()));
+        if (options.LeaderElection)
+        {
+            services.AddSingleton(s => new LeaderElector(
+                s.GetRequiredService<KubeApi>(), options.OperatorNamespace, options.LeaseName, options.Identity, leaderElection ?? LeaderElectionTiming.Default,
+                s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<LeaderElector>>()));
+        }
+
+        services.AddHostedService(s => new OperatorService(
+            s.GetRequiredService<OperatorCaches>(), s.GetRequiredService<Controller>(), s.GetService<LeaderElector>(), s.GetRequiredService<ILogger<OperatorService>>()));
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(OperatorMetrics.MeterName).AddPrometheusExporter());
+
+        var app = builder.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", (OperatorCaches caches) => caches.HasSynced ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
+        return app;
+    }
+
+    /// <summary>A kubeconfig file when given, else in-cluster, else ~/.kube/config, as kubectl does.</summary>
+    public static KubernetesClientConfiguration ClientConfiguration(OperatorOptions options) =>
+        options.Kubeconfig is { Length: > 0 } path
+            ? KubernetesClientConfiguration.BuildConfigFromConfigFile(path)
+            : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : KubernetesClientConfiguration.BuildDefaultConfig();
+}

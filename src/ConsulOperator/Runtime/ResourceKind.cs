@@ -1,0 +1,36 @@
+using ConsulOperator.Api.V1Alpha1;
+using k8s.Models;
+
+namespace ConsulOperator.Runtime;
+
+/// <summary>Where a kind lives in the API: the paths a client builds for it.</summary>
+public sealed record ResourceKind(string Group, string Version, string Plural, string Kind)
+{
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    public string CollectionPath(string? ns) =>
+        $"{(Group.Length == 0 ? "api" : $"apis/{Group}")}/{Version}/{(ns is null ? "" : $"namespaces/{ns}/")}{Plural}";
+
+    public string ItemPath(string ns, string name) => $"{CollectionPath(ns)}/{name}";
+}
+
+/// <summary>The kinds the operator reads and writes.</summary>
+public static class Kinds
+{
+    private static readonly Dictionary<Type, ResourceKind> ByType = new()
+    {
+        [typeof(V1Secret)] = new("", "v1", "secrets", "Secret"),
+        [typeof(V1ConfigMap)] = new("", "v1", "configmaps", "ConfigMap"),
+        [typeof(V1Service)] = new("", "v1", "services", "Service"),
+        [typeof(Corev1Event)] = new("", "v1", "events", "Event"),
+        [typeof(V1StatefulSet)] = new("apps", "v1", "statefulsets", "StatefulSet"),
+        [typeof(V1PodDisruptionBudget)] = new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
+        [typeof(V1Lease)] = new("coordination.k8s.io", "v1", "leases", "Lease"),
+        [typeof(V1Alpha1ConsulCluster)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulCluster.KindName),
+        [typeof(V1Alpha1ConsulService)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulService.Plural, V1Alpha1ConsulService.KindName),
+    };
+
+    public static ResourceKind Of<T>() => Of(typeof(T));
+
+    public static ResourceKind Of(Type type) => ByType.TryGetValue(type, out var kind) ? kind : throw new ArgumentException($"{type.Name} is not a kind the operator knows");
+}

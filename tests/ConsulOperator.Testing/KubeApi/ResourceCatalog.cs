@@ -1,0 +1,36 @@
+namespace ConsulOperator.Testing.KubeApi;
+
+/// <summary>A kind the test API server serves.</summary>
+public sealed record ResourceInfo(string Group, string Version, string Plural, string Kind, bool Namespaced, bool HasStatus)
+{
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    /// <summary>Built-in lists omit apiVersion and kind on their items, as the real API server does; custom resources keep them.</summary>
+    public bool BuiltIn => !Group.EndsWith(".dev", StringComparison.Ordinal);
+}
+
+public static class ResourceCatalog
+{
+    public static readonly IReadOnlyList<ResourceInfo> All =
+    [
+        new("", "v1", "namespaces", "Namespace", Namespaced: false, HasStatus: true),
+        new("", "v1", "secrets", "Secret", true, false),
+        new("", "v1", "configmaps", "ConfigMap", true, false),
+        new("", "v1", "services", "Service", true, true),
+        new("", "v1", "pods", "Pod", true, true),
+        new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, true),
+        new("", "v1", "events", "Event", true, false),
+        new("apps", "v1", "statefulsets", "StatefulSet", true, true),
+        new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, true),
+        new("coordination.k8s.io", "v1", "leases", "Lease", true, false),
+        new("events.k8s.io", "v1", "events", "Event", true, false),
+        new("consul.operator.dev", "v1alpha1", "consulclusters", "ConsulCluster", true, true),
+        new("consul.operator.dev", "v1alpha1", "consulservices", "ConsulService", true, true),
+    ];
+
+    public static ResourceInfo? Find(string group, string version, string plural) =>
+        All.FirstOrDefault(r => r.Group == group && r.Version == version && r.Plural == plural);
+
+    public static ResourceInfo ForKind(string apiVersion, string kind) =>
+        All.First(r => r.ApiVersion == apiVersion && r.Kind == kind);
+}

@@ -1,0 +1,157 @@
+using System.Text.Json.Nodes;
+using ConsulOperator.Hosting;
+using ConsulOperator.Runtime;
+using ConsulOperator.Testing;
+using ConsulOperator.Testing.KubeApi;
+using k8s;
+using k8s.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ConsulOperator.Tests.Integration;
+
+/// <summary>The real operator host (one or more replicas) against the test API server, with helpers to look and wait.</summary>
+public sealed class OperatorHarness : IAsyncDisposable
+{
+    public const string Namespace = "consul";
+    public static readonly string KubeadmCorefile = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Desired", "Dns", "Corefiles", "kubeadm.Corefile"));
+
+    private static readonly LeaderElectionTiming FastElection = new(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(300));
+    private readonly List<WebApplication> replicas = [];
+
+    private OperatorHarness(TestApiServer api) => Api = api;
+
+    public TestApiServer Api { get; }
+
+    public IReadOnlyList<WebApplication> Replicas => replicas;
+
+    public static async Task<OperatorHarness> StartAsync(int replicas = 1, bool leaderElection = true, string? corefile = null)
+    {
+        var api = await TestApiServer.StartAsync(bookmarkInterval: TimeSpan.FromMilliseconds(500));
+        foreach (var ns in new[] { "kube-system", "consul-operator", Namespace })
+        {
+            api.CreateNamespace(ns);
+        }
+
+        api.Seed(new V1ConfigMap
+        {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = new V1ObjectMeta { Name = "coredns", NamespaceProperty = "kube-system" },
+            Data = new Dictionary<string, string> { ["Corefile"] = corefile ?? KubeadmCorefile },
+        });
+        var harness = new OperatorHarness(api);
+        for (var i = 0; i < replicas; i++)
+        {
+            await harness.StartReplicaAsync($"replica-{i}", leaderElection);
+        }
+
+        return harness;
+    }
+
+    public async Task<WebApplication> StartReplicaAsync(string identity, bool leaderElection = true)
+    {
+        var options = new OperatorOptions
+        {
+            Identity = identity,
+            LeaderElection = leaderElection,
+            OperatorNamespace = "consul-operator",
+            MetricsAddress = "http://127.0.0.1:0",
+            Workers = 2,
+        };
+        var host = OperatorHost.Build(options, Api.ClientConfiguration(), logging: l => l.SetMinimumLevel(LogLevel.Warning), leaderElection: FastElection);
+        await host.StartAsync();
+        replicas.Add(host);
+        return host;
+    }
+
+    public async Task StopReplicaAsync(WebApplication replica)
+    {
+        await replica.StopAsync();
+        await replica.DisposeAsync();
+        replicas.Remove(replica);
+    }
+
+    public static Uri MetricsUri(WebApplication replica) =>
+        new(replica.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public JsonObject Create(IKubernetesObject item) => Api.Seed(item);
+
+    public T? Get<T>(string name, string ns = Namespace)
+        where T : class, IKubernetesObject
+    {
+        return Api.Store.Get(Resource<T>(), ns, name) is { } item ? KubernetesJson.Deserialize<T>(item) : null;
+    }
+
+    public IReadOnlyList<JsonObject> List(string apiVersion, string kind, string? ns = Namespace) =>
+        Api.Store.List(ResourceCatalog.ForKind(apiVersion, kind), ns, Selector.Parse(null, null)).Items;
+
+    /// <summary>Writes an object directly, as a human with kubectl would (not through the operator, not logged).</summary>
+    public void Update<T>(T item)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var node = JsonNode.Parse(KubernetesJson.Serialize(item))!.AsObject();
+        Api.Store.Update(ResourceCatalog.ForKind(item.ApiVersion, item.Kind), item.Metadata.NamespaceProperty ?? "", item.Metadata.Name, node, statusOnly: false);
+    }
+
+    public void Delete<T>(string name, string ns = Namespace)
+        where T : class, IKubernetesObject => Api.Store.Delete(Resource<T>(), ns, name);
+
+    private static ResourceInfo Resource<T>() => ResourceCatalog.ForKind(Kinds.Of<T>().ApiVersion, Kinds.Of<T>().Kind);
+
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits until the operator has written nothing for a while: it has converged.</summary>
+    public async Task WaitForQuietAsync(TimeSpan quiet)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var count = Writes().Count;
+        var since = DateTime.UtcNow;
+        while (DateTime.UtcNow - since < quiet)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("the operator kept writing");
+            }
+
+            await Task.Delay(50);
+            var now = Writes().Count;
+            if (now != count)
+            {
+                (count, since) = (now, DateTime.UtcNow);
+            }
+        }
+    }
+
+    /// <summary>Writes the operator sent (replicas' Lease renewals left out), optionally of one replica.</summary>
+    public IReadOnlyList<LoggedRequest> Writes(string? identity = null) =>
+        [.. OperatorRequests(identity).Where(r => RequestLog.IsWrite(r) && r.Plural != "leases")];
+
+    public IReadOnlyList<LoggedRequest> OperatorRequests(string? identity = null) =>
+        [.. Api.Requests.Snapshot().Where(r => r.UserAgent.StartsWith(identity is null ? "consul-operator/" : $"consul-operator/{identity}", StringComparison.Ordinal))];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var replica in replicas.ToList())
+        {
+            await StopReplicaAsync(replica);
+        }
+
+        await Api.DisposeAsync();
+    }
+}
