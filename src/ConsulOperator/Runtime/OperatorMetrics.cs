@@ -16,6 +16,7 @@ public sealed class OperatorMetrics : IDisposable
     private readonly ConcurrentDictionary<string, Func<int>> queueDepths = new();
     private readonly ConcurrentDictionary<(string Namespace, string Cluster, string Certificate), DateTimeOffset> expiries = new();
     private readonly ConcurrentDictionary<(string Namespace, string Cluster), bool> readiness = new();
+    private long reconcileCount;
 
     public OperatorMetrics()
     {
@@ -32,8 +33,12 @@ public sealed class OperatorMetrics : IDisposable
         meter.CreateObservableGauge("consul_operator_clusters", () => readiness.GroupBy(r => r.Value).Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("ready", g.Key ? "true" : "false"))), description: "ConsulClusters by readiness");
     }
 
+    /// <summary>Reconciles finished so far, for tests and benchmarks that wait for one.</summary>
+    public long Reconciles => Interlocked.Read(ref reconcileCount);
+
     public void Reconciled(string controller, string result, TimeSpan duration)
     {
+        Interlocked.Increment(ref reconcileCount);
         reconciles.Add(1, new KeyValuePair<string, object?>("controller", controller), new KeyValuePair<string, object?>("result", result));
         reconcileDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("controller", controller));
         if (result == "error")

@@ -75,6 +75,8 @@ public sealed class OperatorHarness : IAsyncDisposable
         replicas.Remove(replica);
     }
 
+    public OperatorMetrics Metrics(int replica) => replicas[replica].Services.GetRequiredService<OperatorMetrics>();
+
     public static Uri MetricsUri(WebApplication replica) =>
         new(replica.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
