@@ -166,7 +166,7 @@ public sealed class ApiHandler(ObjectStore store, Faults faults, RequestLog log,
                 waiting = null;
                 while (watcher.Events.Reader.TryRead(out var change))
                 {
-                    await WriteEventAsync(context.Response, change.Type, change.Item, timeout.Token);
+                    await WriteEventAsync(context.Response, change.Type, (JsonObject)change.Item.DeepClone(), timeout.Token);
                 }
             }
         }
