@@ -158,7 +158,11 @@ public sealed class ObjectStore(TimeProvider time)
                 var currentMeta = current["metadata"]!.AsObject();
                 foreach (var owned in new[] { "name", "namespace", "uid", "creationTimestamp", "generation", "deletionTimestamp" })
                 {
-                    meta[owned] = currentMeta[owned]?.DeepClone();
+                    meta.Remove(owned);
+                    if (currentMeta[owned] is { } value)
+                    {
+                        meta[owned] = value.DeepClone();
+                    }
                 }
 
                 if (currentMeta["deletionTimestamp"] is not null && AddsFinalizer(currentMeta, meta))
