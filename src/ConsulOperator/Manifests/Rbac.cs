@@ -5,14 +5,15 @@ namespace ConsulOperator.Manifests;
 
 /// <summary>
 /// The operator's RBAC: exactly the verbs it uses, on exactly the resources it touches. Each rule says why in its comment.
+/// Data is never deleted by us: volume claims go only through the StatefulSet's retention policy, so there is no rule for them.
 /// </summary>
 public static class Rbac
 {
     public const string Name = "consul-operator";
     public const string Namespace = "consul-operator";
 
-    private static readonly string[] Read = ["get", "list", "watch"];
-    private static readonly string[] Manage = ["get", "list", "watch", "create", "update", "patch", "delete"];
+    // Owned objects are created and updated; deleting them is left to garbage collection through owner references.
+    private static readonly string[] Manage = ["get", "list", "watch", "create", "update"];
 
     public static IReadOnlyList<(string File, JsonObject Manifest)> All() =>
     [
@@ -30,8 +31,8 @@ public static class Rbac
         ["metadata"] = Metadata(Name, null),
         ["rules"] = new JsonArray(
             // Our custom resources: read them, keep our finalizer on them, write their status.
-            Rule(ApiGroup.Name, [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural], ["get", "list", "watch", "update", "patch"]),
-            Rule(ApiGroup.Name, [$"{V1Alpha1ConsulCluster.Plural}/status", $"{V1Alpha1ConsulService.Plural}/status"], ["get", "update", "patch"]),
+            Rule(ApiGroup.Name, [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural], ["get", "list", "watch", "update"]),
+            Rule(ApiGroup.Name, [$"{V1Alpha1ConsulCluster.Plural}/status", $"{V1Alpha1ConsulService.Plural}/status"], ["update"]),
             Rule(ApiGroup.Name, [$"{V1Alpha1ConsulCluster.Plural}/finalizers", $"{V1Alpha1ConsulService.Plural}/finalizers"], ["update"]),
 
             // What a cluster consists of; ConfigMaps also cover the CoreDNS ConfigMap we patch.
@@ -39,15 +40,8 @@ public static class Rbac
             Rule("apps", ["statefulsets"], Manage),
             Rule("policy", ["poddisruptionbudgets"], Manage),
 
-            // Pods are read for readiness and deleted one at a time to roll certificates and upgrades safely.
-            Rule("", ["pods"], ["get", "list", "watch", "delete"]),
-
-            // Volume claims are only read: data is deleted by the StatefulSet's retention policy when the spec asks, never by us.
-            Rule("", ["persistentvolumeclaims"], Read),
-
             // Events on our resources say what was done and why.
-            Rule("", ["events"], ["create", "patch"]),
-            Rule("events.k8s.io", ["events"], ["create", "patch"])),
+            Rule("", ["events"], ["create"])),
     };
 
     /// <summary>Leader election needs a Lease in the operator's own namespace only.</summary>
@@ -56,7 +50,7 @@ public static class Rbac
         ["apiVersion"] = "rbac.authorization.k8s.io/v1",
         ["kind"] = "Role",
         ["metadata"] = Metadata($"{Name}-leader-election", Namespace),
-        ["rules"] = new JsonArray(Rule("coordination.k8s.io", ["leases"], ["get", "list", "watch", "create", "update", "patch"])),
+        ["rules"] = new JsonArray(Rule("coordination.k8s.io", ["leases"], ["get", "create", "update"])),
     };
 
     private static JsonObject ServiceAccount() => new()
