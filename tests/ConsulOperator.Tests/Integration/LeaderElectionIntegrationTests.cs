@@ -33,6 +33,31 @@ public sealed class LeaderElectionIntegrationTests : IAsyncLifetime
         Assert.NotEmpty(harness.Writes(follower));
     }
 
+    [Fact]
+    public async Task A_leader_that_loses_its_lease_stops_writing_within_the_renew_deadline()
+    {
+        await OperatorHarness.WaitUntilAsync(() => Holder() is not null, "a leader");
+        harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+
+        // Both replicas go on running, but the Lease now belongs to someone else for a long time.
+        await harness.StopReplicaAsync(harness.Replicas[Holder() == "replica-0" ? 1 : 0]);
+        var lease = harness.Get<V1Lease>("consul-operator-leader", "consul-operator")!;
+        lease.Spec.HolderIdentity = "intruder";
+        lease.Spec.RenewTime = DateTime.UtcNow;
+        lease.Spec.LeaseDurationSeconds = 3600;
+        harness.Update(lease);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var writes = harness.Writes().Count;
+        harness.Delete<V1Secret>("consul-server-0-tls");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(writes, harness.Writes().Count);
+        Assert.Null(harness.Get<V1Secret>("consul-server-0-tls"));
+        Assert.Equal("intruder", Holder());
+    }
+
     private string? Holder() => harness.Get<V1Lease>("consul-operator-leader", "consul-operator")?.Spec?.HolderIdentity;
 
     private async Task WaitForReadyAsync() =>
