@@ -7,18 +7,13 @@ using k8s.Models;
 
 namespace ConsulOperator.Tests.Integration;
 
-public sealed class ConsulClusterIntegrationTests : IAsyncLifetime
+public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
 {
-    private OperatorHarness harness = null!;
-
-    public async Task InitializeAsync() => harness = await OperatorHarness.StartAsync();
-
-    public async Task DisposeAsync() => await harness.DisposeAsync();
 
     [Fact]
     public async Task The_sample_cluster_gets_every_object_and_becomes_ready()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
 
         var cluster = await WaitForReadyAsync();
 
@@ -32,16 +27,16 @@ public sealed class ConsulClusterIntegrationTests : IAsyncLifetime
 
         var expected = Clusters.Build(Clusters.Sample()).Select(o => $"{o.Kind}/{o.Metadata.Name}").Order(StringComparer.Ordinal);
         var actual = new[] { ("v1", "Secret"), ("v1", "ConfigMap"), ("v1", "Service"), ("apps/v1", "StatefulSet"), ("policy/v1", "PodDisruptionBudget") }
-            .SelectMany(k => harness.List(k.Item1, k.Item2).Select(o => $"{k.Item2}/{o["metadata"]!["name"]}")).Order(StringComparer.Ordinal);
+            .SelectMany(k => Harness.List(k.Item1, k.Item2).Select(o => $"{k.Item2}/{o["metadata"]!["name"]}")).Order(StringComparer.Ordinal);
         Assert.Equal(expected, actual);
-        Assert.All(harness.List("v1", "Secret"), s => Assert.Equal(cluster.Metadata.Uid, (string?)s["metadata"]!["ownerReferences"]![0]!["uid"]));
+        Assert.All(Harness.List("v1", "Secret"), s => Assert.Equal(cluster.Metadata.Uid, (string?)s["metadata"]!["ownerReferences"]![0]!["uid"]));
 
-        var dnsIp = harness.Get<V1Service>("consul-dns")!.Spec.ClusterIP;
+        var dnsIp = Harness.Get<V1Service>("consul-dns")!.Spec.ClusterIP;
         Assert.Equal(dnsIp, cluster.Status.DnsServiceIP);
-        var corefile = harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"];
+        var corefile = Harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"];
         Assert.Equal(OperatorHarness.KubeadmCorefile + new ForwardingBlock("consul/consul", "service.consul", dnsIp, 53).MarkedServerBlock, corefile);
 
-        var events = harness.List("v1", "Event").Select(e => (string?)e["reason"]).ToList();
+        var events = Harness.List("v1", "Event").Select(e => (string?)e["reason"]).ToList();
         Assert.Contains("Created", events);
         Assert.Contains("CertificateMissing", events);
     }
@@ -49,79 +44,79 @@ public sealed class ConsulClusterIntegrationTests : IAsyncLifetime
     [Fact]
     public async Task A_converged_cluster_costs_no_writes_and_no_reads_on_another_reconcile()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
-        await harness.WaitForQuietAsync(TimeSpan.FromSeconds(1));
-        var before = harness.OperatorRequests().Count(r => r.Verb is not "watch" && r.Plural != "leases");
-        var reconciles = harness.Metrics(0).Reconciles;
+        await Harness.WaitForQuietAsync(TimeSpan.FromSeconds(1));
+        var before = Harness.OperatorRequests().Count(r => r.Verb is not "watch" && r.Plural != "leases");
+        var reconciles = Harness.Metrics(0).Reconciles;
 
         // A label change does not bump the generation but does wake the reconciler.
-        var cluster = harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
         cluster.Metadata.Labels = new Dictionary<string, string> { ["touched"] = "yes" };
-        harness.Update(cluster);
-        await OperatorHarness.WaitUntilAsync(() => harness.Metrics(0).Reconciles > reconciles, "a reconcile of the touched cluster");
-        await harness.WaitForQuietAsync(TimeSpan.FromSeconds(1));
+        Harness.Update(cluster);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Metrics(0).Reconciles > reconciles, "a reconcile of the touched cluster");
+        await Harness.WaitForQuietAsync(TimeSpan.FromSeconds(1));
 
-        var after = harness.OperatorRequests().Where(r => r.Verb is not "watch" && r.Plural != "leases").Skip(before).ToList();
+        var after = Harness.OperatorRequests().Where(r => r.Verb is not "watch" && r.Plural != "leases").Skip(before).ToList();
         Assert.Empty(after);
     }
 
     [Fact]
     public async Task A_deleted_certificate_secret_is_issued_again_and_the_ca_stays()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
-        var ca = harness.Get<V1Secret>("consul-ca")!.Data["tls.key"];
-        var gossip = harness.Get<V1Secret>("consul-gossip")!.Data["key"];
+        var ca = Harness.Get<V1Secret>("consul-ca")!.Data["tls.key"];
+        var gossip = Harness.Get<V1Secret>("consul-gossip")!.Data["key"];
 
-        harness.Delete<V1Secret>("consul-server-1-tls");
-        harness.Delete<V1Secret>("consul-client-0-tls");
+        Harness.Delete<V1Secret>("consul-server-1-tls");
+        Harness.Delete<V1Secret>("consul-client-0-tls");
 
-        await OperatorHarness.WaitUntilAsync(() => harness.Get<V1Secret>("consul-server-1-tls") is not null && harness.Get<V1Secret>("consul-client-0-tls") is not null, "the certificates to come back");
-        Assert.Equal(ca, harness.Get<V1Secret>("consul-ca")!.Data["tls.key"]);
-        Assert.Equal(gossip, harness.Get<V1Secret>("consul-gossip")!.Data["key"]);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Secret>("consul-server-1-tls") is not null && Harness.Get<V1Secret>("consul-client-0-tls") is not null, "the certificates to come back");
+        Assert.Equal(ca, Harness.Get<V1Secret>("consul-ca")!.Data["tls.key"]);
+        Assert.Equal(gossip, Harness.Get<V1Secret>("consul-gossip")!.Data["key"]);
         var reissued = ConsulOperator.Pki.IssuedCertificate.Load(
-            System.Text.Encoding.ASCII.GetString(harness.Get<V1Secret>("consul-server-1-tls")!.Data["tls.crt"]),
-            System.Text.Encoding.ASCII.GetString(harness.Get<V1Secret>("consul-server-1-tls")!.Data["tls.key"]), "test");
+            System.Text.Encoding.ASCII.GetString(Harness.Get<V1Secret>("consul-server-1-tls")!.Data["tls.crt"]),
+            System.Text.Encoding.ASCII.GetString(Harness.Get<V1Secret>("consul-server-1-tls")!.Data["tls.key"]), "test");
         Assert.True(ConsulOperator.Pki.CertificateAuthority.Load(
-            System.Text.Encoding.ASCII.GetString(harness.Get<V1Secret>("consul-ca")!.Data["tls.crt"]), System.Text.Encoding.ASCII.GetString(ca), "test").IsIssuerOf(reissued));
+            System.Text.Encoding.ASCII.GetString(Harness.Get<V1Secret>("consul-ca")!.Data["tls.crt"]), System.Text.Encoding.ASCII.GetString(ca), "test").IsIssuerOf(reissued));
     }
 
     [Fact]
     public async Task A_human_edit_of_the_statefulset_is_put_back_and_additions_of_others_are_left_alone()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
 
-        var set = harness.Get<V1StatefulSet>("consul-server")!;
+        var set = Harness.Get<V1StatefulSet>("consul-server")!;
         set.Spec.Template.Spec.Containers[0].Image = "hashicorp/consul:0.0.1-hacked";
         set.Metadata.Annotations["team.example.com/owner"] = "platform";
-        harness.Update(set);
+        Harness.Update(set);
 
-        await OperatorHarness.WaitUntilAsync(() => harness.Get<V1StatefulSet>("consul-server")!.Spec.Template.Spec.Containers[0].Image == "hashicorp/consul:1.16.1", "the image to be put back");
-        Assert.Equal("platform", harness.Get<V1StatefulSet>("consul-server")!.Metadata.Annotations["team.example.com/owner"]);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1StatefulSet>("consul-server")!.Spec.Template.Spec.Containers[0].Image == "hashicorp/consul:1.16.1", "the image to be put back");
+        Assert.Equal("platform", Harness.Get<V1StatefulSet>("consul-server")!.Metadata.Annotations["team.example.com/owner"]);
     }
 
     [Fact]
     public async Task Scaling_servers_keeps_bootstrap_expect_and_the_pod_template_and_scales_down_one_at_a_time()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
-        var template = k8s.KubernetesJson.Serialize(harness.Get<V1StatefulSet>("consul-server")!.Spec.Template);
+        var template = k8s.KubernetesJson.Serialize(Harness.Get<V1StatefulSet>("consul-server")!.Spec.Template);
 
-        var cluster = harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
         cluster.Spec.Servers.Replicas = 5;
-        harness.Update(cluster);
+        Harness.Update(cluster);
         cluster = await WaitForReadyAsync(generation: 2);
 
         Assert.Equal(3, cluster.Status!.BootstrapExpect);
         Assert.Equal(5, cluster.Status.ReadyServers);
-        Assert.Equal(template, k8s.KubernetesJson.Serialize(harness.Get<V1StatefulSet>("consul-server")!.Spec.Template));
-        Assert.NotNull(harness.Get<V1Secret>("consul-server-4-tls"));
+        Assert.Equal(template, k8s.KubernetesJson.Serialize(Harness.Get<V1StatefulSet>("consul-server")!.Spec.Template));
+        Assert.NotNull(Harness.Get<V1Secret>("consul-server-4-tls"));
 
         // Down to 3: the StatefulSet never drops two servers in one step.
         var steps = new List<long>();
-        harness.Api.Store.Changed += change =>
+        Harness.Api.Store.Changed += change =>
         {
             if (change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server")
             {
@@ -135,9 +130,9 @@ public sealed class ConsulClusterIntegrationTests : IAsyncLifetime
                 }
             }
         };
-        var latest = harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        var latest = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
         latest.Spec.Servers.Replicas = 3;
-        harness.Update(latest);
+        Harness.Update(latest);
         await WaitForReadyAsync(generation: 3);
 
         lock (steps)
@@ -152,57 +147,57 @@ public sealed class ConsulClusterIntegrationTests : IAsyncLifetime
         // An API server without CEL (or with the CRD applied without its rules) lets an even count through; the operator still refuses it.
         var cluster = Clusters.Sample();
         cluster.Spec.Servers.Replicas = 4;
-        harness.Create(cluster);
+        Harness.Create(cluster);
 
         V1Alpha1ConsulCluster? seen = null;
-        await OperatorHarness.WaitUntilAsync(() => (seen = harness.Get<V1Alpha1ConsulCluster>("consul"))?.Status?.Conditions is not null, "a status");
+        await OperatorHarness.WaitUntilAsync(() => (seen = Harness.Get<V1Alpha1ConsulCluster>("consul"))?.Status?.Conditions is not null, "a status");
 
         var ready = Conditions.Find(seen!.Status!.Conditions, Conditions.Ready)!;
         Assert.Equal(("False", "InvalidSpec"), (ready.Status, ready.Reason));
         Assert.Contains("spec.servers.replicas: 4 is even", ready.Message, StringComparison.Ordinal);
         Assert.True(Conditions.IsTrue(seen.Status.Conditions, Conditions.Degraded));
         Assert.Equal(seen.Metadata.Generation, seen.Status.ObservedGeneration);
-        Assert.Contains(harness.List("v1", "Event"), e => (string?)e["reason"] == "InvalidSpec" && (string?)e["type"] == "Warning");
-        Assert.Empty(harness.List("v1", "Secret"));
-        Assert.Empty(harness.List("apps/v1", "StatefulSet"));
+        Assert.Contains(Harness.List("v1", "Event"), e => (string?)e["reason"] == "InvalidSpec" && (string?)e["type"] == "Warning");
+        Assert.Empty(Harness.List("v1", "Secret"));
+        Assert.Empty(Harness.List("apps/v1", "StatefulSet"));
         Assert.Null(seen.Metadata.Finalizers);
     }
 
     [Fact]
     public async Task Deleting_the_cluster_removes_exactly_our_dns_block_and_everything_it_owned()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
 
-        harness.Delete<V1Alpha1ConsulCluster>("consul");
+        Harness.Delete<V1Alpha1ConsulCluster>("consul");
 
-        await OperatorHarness.WaitUntilAsync(() => harness.Get<V1Alpha1ConsulCluster>("consul") is null, "the cluster to go");
-        Assert.Equal(OperatorHarness.KubeadmCorefile, harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"]);
-        Assert.Empty(harness.List("v1", "Secret"));
-        Assert.Empty(harness.List("apps/v1", "StatefulSet"));
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul") is null, "the cluster to go");
+        Assert.Equal(OperatorHarness.KubeadmCorefile, Harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"]);
+        Assert.Empty(Harness.List("v1", "Secret"));
+        Assert.Empty(Harness.List("apps/v1", "StatefulSet"));
     }
 
     [Fact]
     public async Task A_corefile_rewritten_by_someone_else_gets_our_block_back()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
 
-        var coredns = harness.Get<V1ConfigMap>("coredns", "kube-system")!;
+        var coredns = Harness.Get<V1ConfigMap>("coredns", "kube-system")!;
         var patched = coredns.Data["Corefile"];
         coredns.Data["Corefile"] = OperatorHarness.KubeadmCorefile;
-        harness.Update(coredns);
+        Harness.Update(coredns);
 
-        await OperatorHarness.WaitUntilAsync(() => harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"] == patched, "the block to come back");
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"] == patched, "the block to come back");
     }
 
     [Fact]
     public async Task Metrics_are_served_in_prometheus_text_format()
     {
-        harness.Create(Clusters.Sample());
+        Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
         using var http = new HttpClient();
-        var uri = OperatorHarness.MetricsUri(harness.Replicas[0]);
+        var uri = OperatorHarness.MetricsUri(Harness.Replicas[0]);
 
         var text = await http.GetStringAsync(new Uri(uri, "/metrics"));
 
@@ -218,14 +213,5 @@ public sealed class ConsulClusterIntegrationTests : IAsyncLifetime
         Assert.Matches("consul_operator_clusters\\{[^}]*ready=\"true\"[^}]*\\} 1\\n", text);
         Assert.Equal("ok", await http.GetStringAsync(new Uri(uri, "/healthz")));
         Assert.Equal("ok", await http.GetStringAsync(new Uri(uri, "/readyz")));
-    }
-
-    private async Task<V1Alpha1ConsulCluster> WaitForReadyAsync(string name = "consul", long generation = 1)
-    {
-        V1Alpha1ConsulCluster? cluster = null;
-        await OperatorHarness.WaitUntilAsync(
-            () => (cluster = harness.Get<V1Alpha1ConsulCluster>(name)) is { } c && c.Status?.ObservedGeneration == generation && Conditions.IsTrue(c.Status?.Conditions, Conditions.Ready),
-            $"ConsulCluster {name} to become Ready (last status: {(cluster?.Status is null ? "none" : k8s.KubernetesJson.Serialize(cluster.Status))})");
-        return cluster!;
     }
 }

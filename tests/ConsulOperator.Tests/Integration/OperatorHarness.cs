@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Hosting;
 using ConsulOperator.Runtime;
 using ConsulOperator.Testing;
@@ -103,6 +104,17 @@ public sealed class OperatorHarness : IAsyncDisposable
         where T : class, IKubernetesObject => Api.Store.Delete(Resource<T>(), ns, name);
 
     private static ResourceInfo Resource<T>() => ResourceCatalog.ForKind(Kinds.Of<T>().ApiVersion, Kinds.Of<T>().Kind);
+
+    /// <summary>Waits until the ConsulCluster reports Ready for the given generation, and returns it.</summary>
+    public async Task<V1Alpha1ConsulCluster> WaitForReadyAsync(string name = "consul", long generation = 1, TimeSpan? timeout = null)
+    {
+        V1Alpha1ConsulCluster? cluster = null;
+        await WaitUntilAsync(
+            () => (cluster = Get<V1Alpha1ConsulCluster>(name)) is { } c && c.Status?.ObservedGeneration == generation && Conditions.IsTrue(c.Status?.Conditions, Conditions.Ready),
+            $"ConsulCluster {name} to become Ready (last status: {(cluster?.Status is null ? "none" : KubernetesJson.Serialize(cluster.Status))})",
+            timeout);
+        return cluster!;
+    }
 
     public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {

@@ -6,25 +6,20 @@ using ConsulOperator.Tests.Support;
 
 namespace ConsulOperator.Tests.Integration;
 
-public sealed class RbacIntegrationTests : IAsyncLifetime
+public sealed class RbacIntegrationTests() : IntegrationTest()
 {
-    private OperatorHarness harness = null!;
-
-    public async Task InitializeAsync() => harness = await OperatorHarness.StartAsync();
-
-    public async Task DisposeAsync() => await harness.DisposeAsync();
 
     [Fact]
     public async Task Every_request_the_operator_sent_is_allowed_by_its_generated_rbac()
     {
-        harness.Create(Clusters.Sample());
-        await OperatorHarness.WaitUntilAsync(() => harness.Get<V1Alpha1ConsulCluster>("consul") is { } c && Conditions.IsTrue(c.Status?.Conditions, Conditions.Ready), "Ready");
-        harness.Delete<V1Alpha1ConsulCluster>("consul");
-        await OperatorHarness.WaitUntilAsync(() => harness.Get<V1Alpha1ConsulCluster>("consul") is null, "the finalizer to be released");
+        Harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+        Harness.Delete<V1Alpha1ConsulCluster>("consul");
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul") is null, "the finalizer to be released");
 
         var clusterRules = Rbac.ClusterRole()["rules"]!.AsArray();
         var leaseRules = Rbac.LeaderElectionRole()["rules"]!.AsArray();
-        var used = harness.OperatorRequests().Select(r => (r.Verb, r.Plural)).Distinct().ToList();
+        var used = Harness.OperatorRequests().Select(r => (r.Verb, r.Plural)).Distinct().ToList();
 
         Assert.Contains(("update", "consulclusters"), used);
         foreach (var (verb, plural) in used)
