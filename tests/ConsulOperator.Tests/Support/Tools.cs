@@ -1,0 +1,31 @@
+using System.Diagnostics;
+
+namespace ConsulOperator.Tests.Support;
+
+/// <summary>helm, kubectl and lua as installed by hack/install-tools.sh; a missing tool fails the test with what to run.</summary>
+public static class Tools
+{
+    public static string Helm => Find("helm", Path.Combine(Repository.Root, ".tools", "bin", "helm"));
+
+    public static string Kubectl => Find("kubectl", Path.Combine(Repository.Root, ".tools", "bin", "kubectl"));
+
+    public static string Lua => Find("lua5.4", "/usr/bin/lua5.4");
+
+    public static (int ExitCode, string Output, string Error) Run(string tool, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repository.Root };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    private static string Find(string name, string expected) =>
+        File.Exists(expected) ? expected : throw new FileNotFoundException($"{name} is not installed at {expected}; run hack/install-tools.sh (README's test command does)");
+}
