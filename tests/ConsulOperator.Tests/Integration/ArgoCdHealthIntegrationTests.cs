@@ -40,7 +40,7 @@ public sealed class ArgoCdHealthIntegrationTests() : IntegrationTest()
 
     private static (string Status, string Message) Health(JsonObject item)
     {
-        var script = Repository.PathOf("docs/gitops/argocd-health.lua");
+        var script = Repository.PathOf("docs/gitops/argocd/health.lua");
         var program = $"obj = {LuaTable(item)}\nlocal health = dofile({LuaString(script)})\nio.write(health.status .. \"\\n\" .. (health.message or \"\"))";
         var (exitCode, output, error) = Tools.Run(Tools.Lua, "-e", program);
         Assert.True(exitCode == 0, error);

@@ -104,6 +104,22 @@ public class ChartTests
         Assert.Equal("consul-operator/consul-operator:0.1.0", (string?)kustomized["image"]);
     }
 
+    [Fact]
+    public void The_gitops_examples_build_and_argo_cd_gets_the_tested_health_check_for_both_kinds()
+    {
+        var (exitCode, output, error) = Tools.Run(Tools.Kubectl, "kustomize", "docs/gitops/argocd");
+        Assert.True(exitCode == 0, error);
+        var configMap = Assert.Single(YamlDocuments.Parse(output), o => (string?)o["kind"] == "ConfigMap");
+        var script = File.ReadAllText(Repository.PathOf("docs/gitops/argocd/health.lua"));
+        Assert.Equal("argocd-cm", (string?)configMap["metadata"]!["name"]);
+        Assert.Equal(script, (string?)configMap["data"]!["resource.customizations.health.consul.operator.dev_ConsulCluster"]);
+        Assert.Equal(script, (string?)configMap["data"]!["resource.customizations.health.consul.operator.dev_ConsulService"]);
+
+        var flux = Tools.Run(Tools.Kubectl, "kustomize", "docs/gitops/flux");
+        Assert.True(flux.ExitCode == 0, flux.Error);
+        Assert.Contains(YamlDocuments.Parse(flux.Output), o => (string?)o["kind"] == "HelmRelease");
+    }
+
     private static List<JsonObject> Template(params string[] arguments)
     {
         var (exitCode, output, error) = Tools.Run(Tools.Helm, ["template", "t", Chart, "--namespace", "consul-operator", .. arguments]);

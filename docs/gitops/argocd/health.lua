@@ -1,6 +1,5 @@
 -- Argo CD health check for ConsulCluster and ConsulService (consul.operator.dev).
--- Install it in argocd-cm under resource.customizations.health.consul.operator.dev_ConsulCluster and
--- resource.customizations.health.consul.operator.dev_ConsulService (see docs/gitops.md).
+-- kustomization.yaml beside it loads this file into argocd-cm for both kinds (see docs/gitops.md).
 local health = {}
 
 local function condition(name)
