@@ -12,7 +12,7 @@ public sealed class WorkQueue(TimeProvider time, TimeSpan baseDelay, TimeSpan ma
     private readonly HashSet<string> processing = [];
     private readonly Dictionary<string, int> failures = [];
     private readonly SemaphoreSlim available = new(0);
-    private readonly List<ITimer> timers = [];
+    private readonly Dictionary<string, (DateTimeOffset Due, ITimer Timer)> waiting = [];
 
     /// <summary>Keys waiting (not counting those being processed).</summary>
     public int Depth
@@ -41,6 +41,7 @@ public sealed class WorkQueue(TimeProvider time, TimeSpan baseDelay, TimeSpan ma
         available.Release();
     }
 
+    /// <summary>Adds the key once the delay has passed. A key waits once: only its earliest due time counts, so requeues cannot multiply.</summary>
     public void AddAfter(string key, TimeSpan delay)
     {
         if (delay <= TimeSpan.Zero)
@@ -49,24 +50,21 @@ public sealed class WorkQueue(TimeProvider time, TimeSpan baseDelay, TimeSpan ma
             return;
         }
 
-        ITimer? timer = null;
-        timer = time.CreateTimer(
-            _ =>
-            {
-                Add(key);
-                lock (gate)
-                {
-                    timers.Remove(timer!);
-                }
-
-                timer!.Dispose();
-            },
-            null,
-            delay,
-            Timeout.InfiniteTimeSpan);
+        var due = time.GetUtcNow() + delay;
         lock (gate)
         {
-            timers.Add(timer);
+            if (waiting.TryGetValue(key, out var pending))
+            {
+                if (pending.Due <= due)
+                {
+                    return;
+                }
+
+                pending.Timer.Dispose();
+            }
+
+            var timer = time.CreateTimer(_ => Fire(key, due), null, delay, Timeout.InfiniteTimeSpan);
+            waiting[key] = (due, timer);
         }
     }
 
@@ -135,14 +133,42 @@ public sealed class WorkQueue(TimeProvider time, TimeSpan baseDelay, TimeSpan ma
     {
         lock (gate)
         {
-            foreach (var timer in timers)
+            foreach (var (_, timer) in waiting.Values)
             {
                 timer.Dispose();
             }
 
-            timers.Clear();
+            waiting.Clear();
         }
 
         available.Dispose();
+    }
+
+    private void Fire(string key, DateTimeOffset due)
+    {
+        lock (gate)
+        {
+            if (!waiting.TryGetValue(key, out var pending) || pending.Due != due)
+            {
+                return;
+            }
+
+            waiting.Remove(key);
+            pending.Timer.Dispose();
+        }
+
+        Add(key);
+    }
+
+    /// <summary>Keys waiting for a delay to pass.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (gate)
+            {
+                return waiting.Count;
+            }
+        }
     }
 }

@@ -63,5 +63,23 @@ public sealed class WorkQueueTests : IDisposable
         Assert.Equal(1, queue.Depth);
     }
 
+    [Fact]
+    public void A_key_requeued_many_times_waits_once_for_its_earliest_time()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            queue.AddAfter("ns/a", TimeSpan.FromMinutes(10));
+        }
+
+        queue.AddAfter("ns/a", TimeSpan.FromMinutes(2));
+        Assert.Equal(1, queue.Waiting);
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal((1, 0), (queue.Depth, queue.Waiting));
+
+        time.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(1, queue.Depth);
+    }
+
     public void Dispose() => queue.Dispose();
 }
