@@ -33,9 +33,11 @@ public sealed class CoreDnsIntegrationTests : IAsyncDisposable
 
         harness.Create(Clusters.Sample());
 
-        var cluster = await WaitForConditionAsync(ClusterStatus.DnsReady, "DnsConfigMapNotFound");
+        // Once the pods are ready, DNS is what keeps the cluster from being Ready.
+        var cluster = await WaitForConditionAsync(Conditions.Ready, "DnsConfigMapNotFound");
         Assert.NotNull(harness.Get<V1StatefulSet>("consul-server"));
-        Assert.Equal("DnsConfigMapNotFound", Conditions.Find(cluster.Status!.Conditions, Conditions.Ready)!.Reason);
+        Assert.Equal("DnsConfigMapNotFound", Conditions.Find(cluster.Status!.Conditions, ClusterStatus.DnsReady)!.Reason);
+        Assert.Equal((3, 2), (cluster.Status.ReadyServers, cluster.Status.ReadyClients));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Runtime;
 using ConsulOperator.Tests.Support;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConsulOperator.Tests.Integration;
 
@@ -52,6 +53,36 @@ public sealed class FaultIntegrationTests() : IntegrationTest()
 
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Secret>("consul-client-1-tls") is not null, "the Secret deleted during the outage to be recreated");
         Assert.True(Harness.OperatorRequests().Count(r => r.Verb == "list") > lists);
+    }
+
+    [Fact]
+    public async Task An_existing_ca_the_cache_has_not_seen_yet_is_never_overwritten()
+    {
+        // The operator must have listed Secrets before the CA appears, or its cache would simply contain it.
+        var caches = Harness.Replicas[0].Services.GetRequiredService<ConsulOperator.Controllers.OperatorCaches>();
+        await OperatorHarness.WaitUntilAsync(() => caches.HasSynced, "the caches to sync");
+
+        // The Secret watch is down (its reconnects fail for a few seconds) while a CA Secret appears and the cluster is created.
+        Harness.Api.Faults.FailNext("watch", "secrets", 3, 500);
+        Harness.Api.Store.DropWatches();
+        var ca = ConsulOperator.Pki.CertificateAuthority.Create(1825, [], "consul/consul", TimeProvider.System);
+        Harness.Create(new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta { Name = "consul-ca", NamespaceProperty = OperatorHarness.Namespace, Labels = new Dictionary<string, string> { [ConsulOperator.Desired.Labels.ManagedBy] = ConsulOperator.Desired.Labels.OperatorName } },
+            Type = "kubernetes.io/tls",
+            Data = new Dictionary<string, byte[]> { ["tls.crt"] = System.Text.Encoding.ASCII.GetBytes(ca.CertificatePem), ["tls.key"] = System.Text.Encoding.ASCII.GetBytes(ca.PrivateKeyPem) },
+        });
+        Harness.Create(Clusters.Sample());
+
+        await WaitForReadyAsync();
+        Assert.Contains(Harness.OperatorRequests(), r => r.Verb == "create" && r.Plural == "secrets" && r.StatusCode == 409);
+        // Adopting the CA (our labels and owner reference) is fine; replacing its key is never.
+        Assert.Equal(ca.PrivateKeyPem, System.Text.Encoding.ASCII.GetString(Harness.Get<V1Secret>("consul-ca")!.Data["tls.key"]));
+        Assert.Equal(ca.CertificatePem, System.Text.Encoding.ASCII.GetString(Harness.Get<V1Secret>("consul-ca")!.Data["tls.crt"]));
+        var leaf = Harness.Get<V1Secret>("consul-server-0-tls")!;
+        Assert.True(ca.IsIssuerOf(ConsulOperator.Pki.IssuedCertificate.Load(System.Text.Encoding.ASCII.GetString(leaf.Data["tls.crt"]), System.Text.Encoding.ASCII.GetString(leaf.Data["tls.key"]), "test")));
     }
 
     [Fact]
