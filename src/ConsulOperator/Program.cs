@@ -28,7 +28,8 @@ internal static class Program
         var metricsAddress = new Option<string>("--metrics-address") { Description = "Where /metrics, /healthz and /readyz listen", DefaultValueFactory = _ => defaults.MetricsAddress };
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig file (env KUBECONFIG); else in-cluster, else ~/.kube/config", DefaultValueFactory = _ => defaults.Kubeconfig };
         var dnsNamespace = new Option<string>("--dns-namespace") { Description = "Namespace of the cluster DNS ConfigMaps to watch", DefaultValueFactory = _ => defaults.DnsNamespace };
-        var run = new Command("run", "Run the operator against a Kubernetes API server") { namespaces, workers, leaderElect, leaderNamespace, metricsAddress, kubeconfig, dnsNamespace };
+        var resync = new Option<TimeSpan>("--resync-period") { Description = "Reconcile every cluster this often even without changes (hh:mm:ss)", DefaultValueFactory = _ => defaults.ResyncPeriod };
+        var run = new Command("run", "Run the operator against a Kubernetes API server") { namespaces, workers, leaderElect, leaderNamespace, metricsAddress, kubeconfig, dnsNamespace, resync };
         run.SetAction(async (result, cancel) =>
         {
             var options = defaults with
@@ -40,6 +41,7 @@ internal static class Program
                 MetricsAddress = result.GetValue(metricsAddress)!,
                 Kubeconfig = result.GetValue(kubeconfig),
                 DnsNamespace = result.GetValue(dnsNamespace)!,
+                ResyncPeriod = result.GetValue(resync),
             };
             await using var host = OperatorHost.Build(options);
             await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(host, cancel);

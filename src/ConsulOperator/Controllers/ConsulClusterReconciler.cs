@@ -1,5 +1,6 @@
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Desired;
+using ConsulOperator.Hosting;
 using ConsulOperator.Pki;
 using ConsulOperator.Runtime;
 using k8s;
@@ -13,13 +14,11 @@ namespace ConsulOperator.Controllers;
 /// apply what differs, forward DNS, report status. It compares and acts; every decision lives in a pure function.
 /// </summary>
 public sealed class ConsulClusterReconciler(
-    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, EventRecorder events, OperatorMetrics metrics, TimeProvider time, ILogger<ConsulClusterReconciler> logger)
+    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, EventRecorder events, OperatorMetrics metrics, OperatorOptions options, ParsedSecrets parsed, TimeProvider time, ILogger<ConsulClusterReconciler> logger)
     : IReconciler
 {
     /// <summary>Held while our CoreDNS patch may be in place: the ConfigMap is not ours, so nothing else would clean it up.</summary>
     public const string DnsFinalizer = "consul.operator.dev/dns-forwarding";
-
-    private static readonly TimeSpan Resync = TimeSpan.FromMinutes(10);
 
     public string Name => "consulcluster";
 
@@ -29,6 +28,7 @@ public sealed class ConsulClusterReconciler(
         if (cluster is null)
         {
             metrics.ClusterGone(ns, name);
+            parsed.Forget(ns, $"{name}-");
             return ReconcileResult.Done;
         }
 
@@ -48,7 +48,7 @@ public sealed class ConsulClusterReconciler(
         ExistingKeyMaterial existing;
         try
         {
-            existing = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns));
+            existing = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns), parsed);
         }
         catch (KeyMaterialException e)
         {
@@ -58,22 +58,29 @@ public sealed class ConsulClusterReconciler(
 
         cluster = await EnsureFinalizerAsync(cluster, cancel);
         var plan = KeyMaterialPlanner.Plan(existing, KeyMaterialSecrets.Requirements(cluster), time);
-        foreach (var change in plan.Changes)
+        // One Event per reason and reconcile: a new cluster issues a dozen certificates, not a dozen Events.
+        foreach (var group in plan.Changes.GroupBy(c => c.Reason))
         {
-            await events.RecordAsync(cluster, EventRecorder.Normal, $"Certificate{change.Reason}", $"{change.Subject}: {change.Message}", cancel);
+            await events.RecordAsync(cluster, EventRecorder.Normal, $"Certificate{group.Key}", string.Join("; ", group.Select(c => $"{c.Subject}: {c.Message}")), cancel);
         }
 
         var bootstrapExpect = DesiredState.BootstrapExpect(cluster);
         var desired = DesiredState.Build(cluster, plan.Material, bootstrapExpect);
         StepServerScaleDown(cluster, desired);
+        var applied = new List<(ApplyOutcome Outcome, string Object)>();
         foreach (var item in desired)
         {
             var outcome = await ApplyAsync(item, cancel);
             if (outcome != ApplyOutcome.Unchanged)
             {
                 logger.LogInformation("{Outcome} {Kind} {Name}", outcome, item.Kind, item.Metadata.Name);
-                await events.RecordAsync(cluster, EventRecorder.Normal, outcome.ToString(), $"{outcome} {item.Kind} {item.Metadata.Name}", cancel);
+                applied.Add((outcome, $"{item.Kind} {item.Metadata.Name}"));
             }
+        }
+
+        foreach (var group in applied.GroupBy(a => a.Outcome))
+        {
+            await events.RecordAsync(cluster, EventRecorder.Normal, group.Key.ToString(), $"{group.Key} {string.Join(", ", group.Select(a => a.Object))}", cancel);
         }
 
         var names = KeyMaterialSecrets.NamesOf(cluster);
@@ -93,7 +100,7 @@ public sealed class ConsulClusterReconciler(
 
         // Come back when the first certificate enters its rotation window, and at least every resync period.
         var rotation = firstLeafExpiry - KeyMaterialSecrets.Requirements(cluster).RotateBefore - time.GetUtcNow();
-        return ReconcileResult.After(rotation < Resync ? TimeSpan.FromTicks(Math.Max(rotation.Ticks, TimeSpan.FromSeconds(1).Ticks)) : Resync);
+        return ReconcileResult.After(rotation < options.ResyncPeriod ? TimeSpan.FromTicks(Math.Max(rotation.Ticks, TimeSpan.FromSeconds(1).Ticks)) : options.ResyncPeriod);
     }
 
     // Servers leave one at a time: scaling 5 to 3 in one step could take two voters away before raft has let go of either.

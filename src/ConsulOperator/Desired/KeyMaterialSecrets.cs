@@ -61,15 +61,16 @@ public static class KeyMaterialSecrets
     /// The key material among the given Secrets. A CA or gossip Secret that exists but cannot be used throws
     /// <see cref="KeyMaterialException"/>: a human must look, since replacing it would cut off every agent.
     /// </summary>
-    public static ExistingKeyMaterial Read(V1Alpha1ConsulCluster cluster, IEnumerable<V1Secret> secrets)
+    public static ExistingKeyMaterial Read(V1Alpha1ConsulCluster cluster, IEnumerable<V1Secret> secrets, ParsedSecrets? parsed = null)
     {
+        parsed ??= ParsedSecrets.None;
         var names = NamesOf(cluster);
         var byName = secrets.Where(s => s.Metadata?.Name is not null).ToDictionary(s => s.Metadata.Name);
 
         CertificateAuthority? ca = null;
         if (byName.TryGetValue(names.CaSecret, out var caSecret))
         {
-            ca = CertificateAuthority.Load(Text(caSecret, CertificateKey) ?? "", Text(caSecret, PrivateKeyKey) ?? "", $"Secret {names.CaSecret}");
+            ca = parsed.GetOrParse(caSecret, () => CertificateAuthority.Load(Text(caSecret, CertificateKey) ?? "", Text(caSecret, PrivateKeyKey) ?? "", $"Secret {names.CaSecret}"));
         }
 
         string? gossipKey = null;
@@ -87,7 +88,7 @@ public static class KeyMaterialSecrets
         {
             if (byName.TryGetValue(required.SecretName, out var secret))
             {
-                leaves[required.SecretName] = LeafState.Read(Text(secret, CertificateKey), Text(secret, PrivateKeyKey), $"Secret {required.SecretName}");
+                leaves[required.SecretName] = parsed.GetOrParse(secret, () => LeafState.Read(Text(secret, CertificateKey), Text(secret, PrivateKeyKey), $"Secret {required.SecretName}"));
             }
         }
 

@@ -1,4 +1,5 @@
 using ConsulOperator.Controllers;
+using ConsulOperator.Desired;
 using ConsulOperator.Runtime;
 using k8s;
 using Microsoft.AspNetCore.Builder;
@@ -33,12 +34,13 @@ public static class OperatorHost
         services.AddSingleton(_ => new Kubernetes(client ?? ClientConfiguration(options)));
         services.AddSingleton<OperatorMetrics>();
         services.AddSingleton(s => new KubeApi(s.GetRequiredService<Kubernetes>(), s.GetRequiredService<OperatorMetrics>(), $"consul-operator/{options.Identity}"));
-        services.AddSingleton<Applier>();
+        services.AddSingleton(s => new Applier(s.GetRequiredService<KubeApi>(), Labels.SpecHashAnnotation));
         services.AddSingleton(s => new OperatorCaches(
             s.GetRequiredService<KubeApi>(), options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces], options.DnsNamespace,
             s.GetRequiredService<ILoggerFactory>(), s.GetRequiredService<TimeProvider>()));
         services.AddSingleton(s => new EventRecorder(s.GetRequiredService<KubeApi>(), "consul-operator", s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<EventRecorder>>()));
         services.AddSingleton(s => new CoreDnsForwarding(s.GetRequiredService<KubeApi>(), s.GetRequiredService<OperatorCaches>().DnsConfigMaps, options.DnsNamespace));
+        services.AddSingleton<ParsedSecrets>();
         services.AddSingleton<ConsulClusterReconciler>();
         services.AddSingleton(s => new Controller(
             s.GetRequiredService<ConsulClusterReconciler>(),
@@ -53,7 +55,7 @@ public static class OperatorHost
 
         services.AddHostedService(s => new OperatorService(
             s.GetRequiredService<OperatorCaches>(), s.GetRequiredService<Controller>(), s.GetService<LeaderElector>(), s.GetRequiredService<ILogger<OperatorService>>()));
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(OperatorMetrics.MeterName).AddPrometheusExporter());
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(OperatorMetrics.MeterName, "System.Runtime").AddPrometheusExporter());
 
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -24,6 +24,9 @@ public sealed record OperatorOptions
     /// <summary>A kubeconfig file; without one, the in-cluster configuration or ~/.kube/config, as kubectl finds them.</summary>
     public string? Kubeconfig { get; init; } = Environment.GetEnvironmentVariable("KUBECONFIG");
 
+    /// <summary>How often every cluster is reconciled even when nothing changed, to catch what no watch reported.</summary>
+    public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The namespace of the cluster DNS ConfigMaps, which the operator watches to repair its forwarding.</summary>
     public string DnsNamespace { get; init; } = "kube-system";
 }

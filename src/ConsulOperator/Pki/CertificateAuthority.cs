@@ -132,13 +132,24 @@ public sealed class CertificateAuthority
         return IssuedCertificate.Create(certificate, keys.Private);
     }
 
-    /// <summary>Whether this CA signed the certificate.</summary>
+    /// <summary>Whether this CA signed the certificate. A positive answer is remembered on the leaf: both are immutable.</summary>
     public bool IsIssuerOf(IssuedCertificate leaf)
     {
+        if (ReferenceEquals(leaf.VerifiedIssuer, this))
+        {
+            return true;
+        }
+
         try
         {
             leaf.Certificate.Verify(Certificate.GetPublicKey());
-            return leaf.Certificate.IssuerDN.Equivalent(Certificate.SubjectDN);
+            var issued = leaf.Certificate.IssuerDN.Equivalent(Certificate.SubjectDN);
+            if (issued)
+            {
+                leaf.VerifiedIssuer = this;
+            }
+
+            return issued;
         }
         catch (Exception e) when (e is InvalidKeyException or SignatureException or Org.BouncyCastle.Security.Certificates.CertificateException)
         {

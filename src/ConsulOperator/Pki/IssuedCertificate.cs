@@ -14,6 +14,9 @@ public sealed class IssuedCertificate
 
     internal X509Certificate Certificate => key.Certificate;
 
+    /// <summary>The CA this certificate was last verified against; signature checks are the costly part of a reconcile.</summary>
+    internal CertificateAuthority? VerifiedIssuer { get; set; }
+
     public string CertificatePem => key.CertificatePem;
 
     public string PrivateKeyPem => key.PrivateKeyPem;
