@@ -57,7 +57,8 @@ public sealed class ConsulClusterReconciler(
         }
 
         cluster = await EnsureFinalizerAsync(cluster, cancel);
-        var plan = KeyMaterialPlanner.Plan(existing, KeyMaterialSecrets.Requirements(cluster), time);
+        var requirements = KeyMaterialSecrets.Requirements(cluster);
+        var plan = KeyMaterialPlanner.Plan(existing, requirements, time);
         // One Event per reason and reconcile: a new cluster issues a dozen certificates, not a dozen Events.
         foreach (var group in plan.Changes.GroupBy(c => c.Reason))
         {
@@ -99,7 +100,7 @@ public sealed class ConsulClusterReconciler(
         metrics.CertificateExpiry(ns, name, "leaf", firstLeafExpiry);
 
         // Come back when the first certificate enters its rotation window, and at least every resync period.
-        var rotation = firstLeafExpiry - KeyMaterialSecrets.Requirements(cluster).RotateBefore - time.GetUtcNow();
+        var rotation = firstLeafExpiry - requirements.RotateBefore - time.GetUtcNow();
         return ReconcileResult.After(rotation < options.ResyncPeriod ? TimeSpan.FromTicks(Math.Max(rotation.Ticks, TimeSpan.FromSeconds(1).Ticks)) : options.ResyncPeriod);
     }
 
