@@ -15,7 +15,10 @@ public sealed class ArgoCdHealthIntegrationTests() : IntegrationTest()
     {
         Harness.Api.StatefulSets.LimitReady("consul", "consul-server", 1);
         Harness.Create(Clusters.Sample());
-        await OperatorHarness.WaitUntilAsync(() => Cluster()["status"]?["conditions"] is not null, "a first status");
+        // The clients' StatefulSet becomes ready on its own schedule; wait for the status that describes one ready server and both clients.
+        await OperatorHarness.WaitUntilAsync(
+            () => Cluster()["status"] is { } status && (int?)status["readyServers"] == 1 && (int?)status["readyClients"] == 2,
+            "a status with one ready server and both clients");
         Assert.Equal(("Progressing", "PodsNotReady: 1/3 servers and 2/2 clients ready"), Health(Cluster()));
 
         Harness.Api.StatefulSets.LimitReady("consul", "consul-server", null);
