@@ -46,8 +46,7 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         var ca = CertificateAuthority.Create(30, [], "test/kube-apiserver", TimeProvider.System);
         var serving = ca.Issue(new LeafRequest(CertificateRole.Server, "kube-apiserver", ["localhost"], [IPAddress.Loopback]), 30, TimeProvider.System);
-        using var ephemeral = X509Certificate2.CreateFromPem(serving.CertificatePem, serving.PrivateKeyPem);
-        var certificate = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
+        var certificate = serving.ToX509Certificate2();
 
         var store = new ObjectStore(time ?? TimeProvider.System);
         var faults = new Faults();

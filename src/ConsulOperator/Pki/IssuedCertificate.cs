@@ -1,7 +1,9 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.X509;
+using X509Certificate = Org.BouncyCastle.X509.X509Certificate;
 
 namespace ConsulOperator.Pki;
 
@@ -32,6 +34,16 @@ public sealed class IssuedCertificate
     public IReadOnlyList<IPAddress> IpAddresses => [.. SubjectAlternativeNames(GeneralName.IPAddress).Select(IPAddress.Parse)];
 
     public IReadOnlyList<string> ExtendedKeyUsages => [.. Certificate.GetExtendedKeyUsage()?.Select(oid => oid.Id) ?? []];
+
+    /// <summary>
+    /// The certificate with its key for SslStream. The PKCS#12 round trip gives a persisted key handle, which TLS on
+    /// Linux needs for a certificate it presents; a key straight from PEM stays ephemeral.
+    /// </summary>
+    public X509Certificate2 ToX509Certificate2()
+    {
+        using var ephemeral = X509Certificate2.CreateFromPem(CertificatePem, PrivateKeyPem);
+        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
+    }
 
     internal static IssuedCertificate Create(X509Certificate certificate, AsymmetricKeyParameter privateKey) => new(CertifiedKey.Create(certificate, privateKey));
 

@@ -106,8 +106,8 @@ public class TlsHandshakeTests
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         using var ca = X509Certificate2.CreateFromPem(Ca.CertificatePem);
-        using var serverCert = Load(serverCertificate);
-        using var clientCert = clientCertificate is null ? null : Load(clientCertificate);
+        using var serverCert = serverCertificate.ToX509Certificate2();
+        using var clientCert = clientCertificate?.ToX509Certificate2();
         var errors = new List<string>();
         string? seenByServer = null;
 
@@ -180,11 +180,5 @@ public class TlsHandshakeTests
         policy.CustomTrustStore.Add(ca);
         policy.ApplicationPolicy.Add(usage);
         return policy;
-    }
-
-    private static X509Certificate2 Load(IssuedCertificate certificate)
-    {
-        using var ephemeral = X509Certificate2.CreateFromPem(certificate.CertificatePem, certificate.PrivateKeyPem);
-        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
     }
 }

@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ConsulOperator.Consul;
+
+/// <summary>
+/// A typed client for the parts of Consul's HTTP API the operator uses. Cluster-wide calls go to <see cref="Servers"/>,
+/// agent-local calls (services, members, leave, agent tokens) to the agent given. Transient failures are retried with
+/// backoff; everything else surfaces as <see cref="ConsulApiException"/>.
+/// </summary>
+public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? token, ConsulRetry retry, TimeProvider time)
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
+
+    public Uri Servers { get; } = servers;
+
+    /// <summary>The same connection with a token (or none).</summary>
+    public ConsulClient WithToken(string? secretId) => new(http, Servers, secretId, retry, time);
+
+    /// <summary>The leader's raft address, or null when there is none.</summary>
+    public async Task<string?> LeaderAsync(CancellationToken cancel)
+    {
+        var leader = await GetAsync<string>(Servers, "v1/status/leader", cancel);
+        return string.IsNullOrEmpty(leader) ? null : leader;
+    }
+
+    public async Task<IReadOnlyList<string>> PeersAsync(CancellationToken cancel) => await GetAsync<List<string>>(Servers, "v1/status/peers", cancel) ?? [];
+
+    public async Task<RaftConfiguration> RaftConfigurationAsync(CancellationToken cancel) =>
+        await GetAsync<RaftConfiguration>(Servers, "v1/operator/raft/configuration", cancel) ?? new RaftConfiguration([], 0);
+
+    public Task RemoveRaftPeerAsync(string id, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Delete, Servers, $"v1/operator/raft/peer?id={Uri.EscapeDataString(id)}", null, cancel);
+
+    /// <summary>Autopilot's view; Consul answers 429 (with the same body) when the cluster is unhealthy, which is an answer, not a failure.</summary>
+    public async Task<AutopilotHealth> AutopilotHealthAsync(CancellationToken cancel)
+    {
+        var body = await SendAsync(HttpMethod.Get, Servers, "v1/operator/autopilot/health", null, cancel, HttpStatusCode.TooManyRequests);
+        return JsonSerializer.Deserialize<AutopilotHealth>(body, Json) ?? new AutopilotHealth(false, 0, []);
+    }
+
+    public async Task<IReadOnlyList<AgentMember>> MembersAsync(Uri agent, CancellationToken cancel) =>
+        await GetAsync<List<AgentMember>>(agent, "v1/agent/members", cancel) ?? [];
+
+    /// <summary>Registers (or replaces) a service on the agent; checks missing from the body are removed, so this is idempotent.</summary>
+    public Task RegisterServiceAsync(Uri agent, JsonObject registration, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Put, agent, "v1/agent/service/register?replace-existing-checks=true", registration, cancel);
+
+    /// <summary>False when the agent did not hold the service (Consul answers 404), which is what deregistering wanted.</summary>
+    public async Task<bool> DeregisterServiceAsync(Uri agent, string serviceId, CancellationToken cancel)
+    {
+        try
+        {
+            await SendAsync(HttpMethod.Put, agent, $"v1/agent/service/deregister/{Uri.EscapeDataString(serviceId)}", null, cancel);
+            return true;
+        }
+        catch (ConsulApiException e) when (e.IsNotFound)
+        {
+            return false;
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, AgentService>> AgentServicesAsync(Uri agent, CancellationToken cancel) =>
+        await GetAsync<Dictionary<string, AgentService>>(agent, "v1/agent/services", cancel) ?? [];
+
+    public async Task<IReadOnlyList<ServiceEntry>> ServiceHealthAsync(string service, CancellationToken cancel) =>
+        await GetAsync<List<ServiceEntry>>(Servers, $"v1/health/service/{Uri.EscapeDataString(service)}", cancel) ?? [];
+
+    /// <summary>
+    /// Bootstraps ACLs with a secret we chose (and stored) beforehand, so that an operator killed mid-call can still
+    /// prove later which token the cluster accepted. Consul answers 403 once bootstrapped.
+    /// </summary>
+    public async Task<AclToken> BootstrapAclAsync(string secretId, CancellationToken cancel) =>
+        Parse<AclToken>(await SendAsync(HttpMethod.Put, Servers, "v1/acl/bootstrap", new JsonObject { ["BootstrapSecret"] = secretId }, cancel));
+
+    /// <summary>The token this client sends, or null when Consul does not know it.</summary>
+    public async Task<AclToken?> SelfTokenAsync(CancellationToken cancel)
+    {
+        try
+        {
+            return await GetAsync<AclToken>(Servers, "v1/acl/token/self", cancel);
+        }
+        catch (ConsulApiException e) when (e.IsPermissionDenied || e.IsNotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<AclPolicy?> PolicyByNameAsync(string name, CancellationToken cancel)
+    {
+        try
+        {
+            return await GetAsync<AclPolicy>(Servers, $"v1/acl/policy/name/{Uri.EscapeDataString(name)}", cancel);
+        }
+        catch (ConsulApiException e) when (e.IsNotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<AclPolicy> CreatePolicyAsync(NewAclPolicy policy, CancellationToken cancel) =>
+        Parse<AclPolicy>(await SendAsync(HttpMethod.Put, Servers, "v1/acl/policy", JsonSerializer.SerializeToNode(policy)!.AsObject(), cancel));
+
+    public async Task<AclPolicy> UpdatePolicyAsync(string id, NewAclPolicy policy, CancellationToken cancel) =>
+        Parse<AclPolicy>(await SendAsync(HttpMethod.Put, Servers, $"v1/acl/policy/{Uri.EscapeDataString(id)}", JsonSerializer.SerializeToNode(policy)!.AsObject(), cancel));
+
+    public async Task<AclToken?> TokenAsync(string accessorId, CancellationToken cancel)
+    {
+        try
+        {
+            return await GetAsync<AclToken>(Servers, $"v1/acl/token/{Uri.EscapeDataString(accessorId)}", cancel);
+        }
+        catch (ConsulApiException e) when (e.IsNotFound || (e.IsPermissionDenied && e.Detail.Contains("ACL not found", StringComparison.OrdinalIgnoreCase)))
+        {
+            return null;
+        }
+    }
+
+    public async Task<AclToken> CreateTokenAsync(NewAclToken token, CancellationToken cancel) =>
+        Parse<AclToken>(await SendAsync(HttpMethod.Put, Servers, "v1/acl/token", token.ToJson(), cancel));
+
+    public async Task<AclToken> UpdateTokenAsync(string accessorId, NewAclToken token, CancellationToken cancel) =>
+        Parse<AclToken>(await SendAsync(HttpMethod.Put, Servers, $"v1/acl/token/{Uri.EscapeDataString(accessorId)}", token.ToJson(), cancel));
+
+    /// <summary>Hands a token to a running agent (<c>acl.tokens.&lt;kind&gt;</c>), which keeps it when token persistence is on.</summary>
+    public Task SetAgentTokenAsync(Uri agent, string kind, string secretId, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Put, agent, $"v1/agent/token/{kind}", new JsonObject { ["Token"] = secretId }, cancel);
+
+    public async Task<IReadOnlyList<KeyringResponse>> KeyringAsync(CancellationToken cancel) =>
+        await GetAsync<List<KeyringResponse>>(Servers, "v1/operator/keyring", cancel) ?? [];
+
+    public Task InstallGossipKeyAsync(string key, CancellationToken cancel) => Keyring(HttpMethod.Post, key, cancel);
+
+    public Task UseGossipKeyAsync(string key, CancellationToken cancel) => Keyring(HttpMethod.Put, key, cancel);
+
+    public Task RemoveGossipKeyAsync(string key, CancellationToken cancel) => Keyring(HttpMethod.Delete, key, cancel);
+
+    /// <summary>The agent leaves gossip (and a server leaves raft) and shuts down.</summary>
+    public Task LeaveAsync(Uri agent, CancellationToken cancel) => SendAsync(HttpMethod.Put, agent, "v1/agent/leave", null, cancel);
+
+    public Task ForceLeaveAsync(string node, bool prune, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Put, Servers, $"v1/agent/force-leave/{Uri.EscapeDataString(node)}{(prune ? "?prune=1" : "")}", null, cancel);
+
+    /// <summary>A raft snapshot (gzipped tar), streamed as Consul sends it. <c>stale</c> lets any server answer.</summary>
+    public async Task SaveSnapshotAsync(Stream destination, CancellationToken cancel)
+    {
+        var endpoint = new Uri(Servers, "v1/snapshot?stale");
+        using var response = await retry.RunAsync(HttpMethod.Get, endpoint, attempt => http.SendAsync(Request(HttpMethod.Get, endpoint, null), attempt), time, cancel);
+        await response.Content.CopyToAsync(destination, cancel);
+    }
+
+    private async Task Keyring(HttpMethod method, string key, CancellationToken cancel) =>
+        await SendAsync(method, Servers, "v1/operator/keyring", new JsonObject { ["Key"] = key }, cancel);
+
+    private async Task<T?> GetAsync<T>(Uri baseUri, string path, CancellationToken cancel) =>
+        JsonSerializer.Deserialize<T>(await SendAsync(HttpMethod.Get, baseUri, path, null, cancel), Json);
+
+    private static T Parse<T>(string body) => JsonSerializer.Deserialize<T>(body, Json) ?? throw new JsonException($"empty answer where a {typeof(T).Name} was expected");
+
+    private async Task<string> SendAsync(HttpMethod method, Uri baseUri, string path, JsonObject? body, CancellationToken cancel, HttpStatusCode? alsoSuccess = null)
+    {
+        var endpoint = new Uri(baseUri, path);
+        using var response = await retry.RunAsync(method, endpoint, attempt => http.SendAsync(Request(method, endpoint, body), attempt), time, cancel, alsoSuccess);
+        return await response.Content.ReadAsStringAsync(cancel);
+    }
+
+    private HttpRequestMessage Request(HttpMethod method, Uri endpoint, JsonObject? body)
+    {
+        var request = new HttpRequestMessage(method, endpoint);
+        if (token is not null)
+        {
+            request.Headers.Add("X-Consul-Token", token);
+        }
+
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        return request;
+    }
+}

@@ -1,0 +1,355 @@
+using System.Text.Json.Nodes;
+
+namespace ConsulOperator.Testing.Consul;
+
+/// <summary>
+/// The state of one simulated Consul datacenter, kept as Consul keeps it: agents come up when their pods are ready;
+/// a server whose pod goes away without leaving stays in raft as a failed voter; raft has a leader only while a
+/// majority of voters is alive; a new server becomes a voter after autopilot's stabilization time; ACLs bootstrap once.
+/// </summary>
+public sealed class ConsulDatacenter(string name, string version, TimeProvider time)
+{
+    public const string AnonymousAccessor = "00000002-0000-0000-0000-000000000002";
+    public const string GlobalManagement = "global-management";
+
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, Agent> agents = [];
+    private readonly Dictionary<string, Token> tokens = [];
+    private readonly Dictionary<string, Policy> policies = [];
+    private readonly List<string> gossipKeys = [];
+    private string? leader;
+    private bool forcedNoLeader;
+
+    public string Name => name;
+
+    public string Version { get; set; } = version;
+
+    /// <summary>How long a new server waits before autopilot makes it a voter.</summary>
+    public TimeSpan Stabilization { get; set; } = TimeSpan.Zero;
+
+    public bool AclEnabled { get; set; }
+
+    public bool AclDefaultDeny { get; set; } = true;
+
+    public bool AclBootstrapped { get; private set; }
+
+    public int AclBootstrapCalls { get; private set; }
+
+    public int SnapshotsTaken { get; private set; }
+
+    public Lock Gate => gate;
+
+    /// <summary>Raft loses its leader (an election that does not finish) until lifted, whatever the voters say.</summary>
+    public void ForceNoLeader(bool on)
+    {
+        lock (gate)
+        {
+            forcedNoLeader = on;
+            ElectLeader();
+        }
+    }
+
+    /// <summary>Brings agents in line with the pods Kubernetes reports ready: ordinals below the count are up.</summary>
+    public void ObservePods(string serverPrefix, int readyServers, string clientPrefix, int readyClients)
+    {
+        lock (gate)
+        {
+            Observe(serverPrefix, readyServers, server: true);
+            Observe(clientPrefix, readyClients, server: false);
+            PromoteStableServers();
+            ElectLeader();
+        }
+    }
+
+    public string? Leader
+    {
+        get
+        {
+            lock (gate)
+            {
+                return leader;
+            }
+        }
+    }
+
+    public IReadOnlyList<Agent> Agents
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. agents.Values];
+            }
+        }
+    }
+
+    public Agent? Find(string agentName)
+    {
+        lock (gate)
+        {
+            return agents.GetValueOrDefault(agentName);
+        }
+    }
+
+    /// <summary>A test's way to make a server unhealthy (failing autopilot) without taking its pod away.</summary>
+    public void SetHealthy(string agentName, bool healthy)
+    {
+        lock (gate)
+        {
+            agents[agentName].Healthy = healthy;
+        }
+    }
+
+    /// <summary>An agent restarted without persisted state: it has forgotten the services registered on it.</summary>
+    public void RestartAgent(string agentName)
+    {
+        lock (gate)
+        {
+            agents[agentName].Services.Clear();
+        }
+    }
+
+    public void SetCheckStatus(string serviceId, string status)
+    {
+        lock (gate)
+        {
+            foreach (var agent in agents.Values)
+            {
+                if (agent.Services.TryGetValue(serviceId, out var service))
+                {
+                    foreach (var check in service.Checks)
+                    {
+                        check.Status = status;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// What a DNS lookup of <c>&lt;service&gt;.service.&lt;domain&gt;</c> answers: the addresses of instances on alive agents
+    /// whose checks pass, if the anonymous token (which DNS uses) may read the service and its node.
+    /// </summary>
+    public IReadOnlyList<string> ResolveService(string service)
+    {
+        lock (gate)
+        {
+            var anonymous = Authorizer(null);
+            return [.. agents.Values
+                .Where(a => a.Status == MemberStatus.Alive && anonymous.Allows("node", a.Name, write: false))
+                .SelectMany(a => a.Services.Values)
+                .Where(s => s.Name == service && s.Checks.All(c => c.Status == "passing") && anonymous.Allows("service", s.Name, write: false))
+                .Select(s => s.Address)];
+        }
+    }
+
+    /// <summary>The token an agent was handed for its own use (<c>acl.tokens.agent</c>), if any.</summary>
+    public Token? AgentToken(string agentName)
+    {
+        lock (gate)
+        {
+            return agents.GetValueOrDefault(agentName)?.AgentToken is { } secret ? tokens.Values.FirstOrDefault(t => t.SecretId == secret) : null;
+        }
+    }
+
+    public IReadOnlyList<string> GossipKeys
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. gossipKeys];
+            }
+        }
+    }
+
+    public void InstallInitialGossipKey(string key)
+    {
+        lock (gate)
+        {
+            if (gossipKeys.Count == 0)
+            {
+                gossipKeys.Add(key);
+            }
+        }
+    }
+
+    internal Dictionary<string, Token> Tokens => tokens;
+
+    internal Dictionary<string, Policy> Policies => policies;
+
+    internal void MarkBootstrapped()
+    {
+        AclBootstrapped = true;
+        AclBootstrapCalls++;
+    }
+
+    internal void CountBootstrapCall() => AclBootstrapCalls++;
+
+    internal void CountSnapshot() => SnapshotsTaken++;
+
+    internal List<string> GossipKeyList => gossipKeys;
+
+    /// <summary>A server leaves gracefully: out of gossip and out of raft.</summary>
+    internal void Leave(Agent agent)
+    {
+        agent.Status = MemberStatus.Left;
+        agent.InRaft = false;
+        agent.Voter = false;
+        ElectLeader();
+    }
+
+    internal void RemoveFromRaft(Agent agent)
+    {
+        agent.InRaft = false;
+        agent.Voter = false;
+        ElectLeader();
+    }
+
+    internal Authorizer Authorizer(string? secretId)
+    {
+        if (!AclEnabled)
+        {
+            return new Authorizer(true, []);
+        }
+
+        var token = secretId is null ? tokens.GetValueOrDefault(AnonymousAccessor) : tokens.Values.FirstOrDefault(t => t.SecretId == secretId);
+        if (token is null && secretId is not null)
+        {
+            return Testing.Consul.Authorizer.NotFound;
+        }
+
+        var linked = token?.PolicyIds.Select(p => policies.GetValueOrDefault(p)).OfType<Policy>().ToList() ?? [];
+        if (linked.Any(p => p.Name == GlobalManagement))
+        {
+            return new Authorizer(true, []);
+        }
+
+        var rules = linked.SelectMany(p => AclRules.Parse(p.Rules)).ToList();
+        foreach (var node in token?.NodeIdentities ?? [])
+        {
+            rules.AddRange(AclRules.NodeIdentity(node));
+        }
+
+        return new Authorizer(!AclDefaultDeny, rules);
+    }
+
+    private void Observe(string prefix, int ready, bool server)
+    {
+        foreach (var agent in agents.Values.Where(a => a.Server == server && a.Name.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            var up = agent.Ordinal < ready;
+            if (!up && agent.Status == MemberStatus.Alive)
+            {
+                // The pod went away without a leave: gossip marks it failed; raft keeps the voter until someone removes it.
+                agent.Status = MemberStatus.Failed;
+            }
+        }
+
+        for (var ordinal = 0; ordinal < ready; ordinal++)
+        {
+            var agentName = $"{prefix}{ordinal}";
+            if (!agents.TryGetValue(agentName, out var agent))
+            {
+                agent = new Agent(agentName, ordinal, server, $"10.0.{(server ? 0 : 1)}.{ordinal + 10}", Guid.NewGuid().ToString());
+                agents[agentName] = agent;
+            }
+
+            if (agent.Status != MemberStatus.Alive)
+            {
+                // A new pod: a fresh agent that joins (a server as a non-voter until stable).
+                agent.Status = MemberStatus.Alive;
+                agent.Healthy = true;
+                agent.Services.Clear();
+                agent.AgentToken = null;
+                agent.Version = Version;
+                if (server)
+                {
+                    agent.InRaft = true;
+                    agent.Voter = false;
+                    agent.JoinedAt = time.GetUtcNow();
+                }
+            }
+        }
+    }
+
+    private void PromoteStableServers()
+    {
+        foreach (var agent in agents.Values.Where(a => a.Server && a.InRaft && !a.Voter && a.Status == MemberStatus.Alive))
+        {
+            if (time.GetUtcNow() - agent.JoinedAt >= Stabilization)
+            {
+                agent.Voter = true;
+            }
+        }
+    }
+
+    private void ElectLeader()
+    {
+        var voters = agents.Values.Where(a => a.Server && a.InRaft && a.Voter).ToList();
+        var alive = voters.Where(a => a.Status == MemberStatus.Alive).ToList();
+        if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0)
+        {
+            leader = null;
+            return;
+        }
+
+        if (leader is null || !alive.Any(a => a.Name == leader))
+        {
+            leader = alive.OrderBy(a => a.Ordinal).First().Name;
+        }
+    }
+
+    public enum MemberStatus
+    {
+        None = 0,
+        Alive = 1,
+        Leaving = 2,
+        Left = 3,
+        Failed = 4,
+    }
+
+    public sealed class Agent(string name, int ordinal, bool server, string ip, string id)
+    {
+        public string Name { get; } = name;
+
+        public int Ordinal { get; } = ordinal;
+
+        public bool Server { get; } = server;
+
+        public string Ip { get; } = ip;
+
+        public string Id { get; } = id;
+
+        public MemberStatus Status { get; set; } = MemberStatus.None;
+
+        public bool InRaft { get; set; }
+
+        public bool Voter { get; set; }
+
+        public bool Healthy { get; set; } = true;
+
+        public string Version { get; set; } = "";
+
+        public DateTimeOffset JoinedAt { get; set; }
+
+        public string? AgentToken { get; set; }
+
+        public Dictionary<string, RegisteredService> Services { get; } = [];
+    }
+
+    public sealed record RegisteredService(string Id, string Name, IReadOnlyList<string> Tags, string Address, int Port, JsonObject Meta, IReadOnlyList<RegisteredCheck> Checks);
+
+    public sealed class RegisteredCheck(string id, string name, string status)
+    {
+        public string Id { get; } = id;
+
+        public string Name { get; } = name;
+
+        public string Status { get; set; } = status;
+    }
+
+    public sealed record Token(string AccessorId, string SecretId, string Description, IReadOnlyList<string> PolicyIds, IReadOnlyList<string> NodeIdentities);
+
+    public sealed record Policy(string Id, string Name, string Rules);
+}
