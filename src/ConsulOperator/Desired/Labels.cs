@@ -29,4 +29,5 @@ public static class Components
     public const string Ui = "ui";
     public const string Pki = "pki";
     public const string Gossip = "gossip";
+    public const string Acl = "acl";
 }

@@ -7,6 +7,15 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     public string CaCertificateConfigMap => $"{Cluster}-ca-cert";
     public string GossipSecret => $"{Cluster}-gossip";
     public string CliSecret => $"{Cluster}-cli-tls";
+    /// <summary>The management token from the ACL bootstrap: only the operator reads it.</summary>
+    public string AclBootstrapSecret => $"{Cluster}-acl-bootstrap";
+
+    /// <summary>The operator's own token, for everything but ACL administration and snapshots.</summary>
+    public string AclOperatorSecret => $"{Cluster}-acl-operator";
+
+    /// <summary>One agent token per pod, keyed by pod name, mounted into the agents.</summary>
+    public string AclAgentSecret => $"{Cluster}-acl-agents";
+
     public string ServerConfigMap => $"{Cluster}-server-config";
     public string ClientConfigMap => $"{Cluster}-client-config";
     public string Servers => $"{Cluster}-server";
