@@ -12,39 +12,60 @@ using k8s;
 namespace ConsulOperator.Testing.Consul;
 
 /// <summary>
-/// One simulated Consul datacenter per ConsulCluster in the test API server, started the first time the operator dials
-/// one of its names. Each reads what real agents would: its TLS material from the cluster's Secrets, its settings from
-/// the cluster's spec, and which agents run from the StatefulSets' ready pods.
+/// One simulated Consul datacenter per ConsulCluster in the test API server, all behind one loopback port, each set up
+/// the first time the operator dials one of its names. Each reads what real agents would: its TLS material from the
+/// cluster's Secrets, its settings from the cluster's spec, and which agents run from the StatefulSets' ready pods.
 /// </summary>
-public sealed class TestConsulFleet(ObjectStore store) : IAsyncDisposable
+public sealed class TestConsulFleet : IAsyncDisposable
 {
     private static readonly ResourceInfo Secrets = ResourceCatalog.ForKind("v1", "Secret");
     private static readonly ResourceInfo StatefulSets = ResourceCatalog.ForKind("apps/v1", "StatefulSet");
     private static readonly ResourceInfo Clusters = ResourceCatalog.ForKind(ApiGroup.ApiVersion, V1Alpha1ConsulCluster.KindName);
-    private readonly ConcurrentDictionary<string, Lazy<Task<TestConsulServer>>> servers = new();
+    private readonly ObjectStore store;
+    private readonly ConcurrentDictionary<string, Lazy<ConsulSite?>> sites = new();
     private readonly ConcurrentDictionary<string, (string Version, X509Certificate2 Certificate)> certificates = new();
+    private TestConsulServer server = null!;
 
-    /// <summary>Where a name the operator dials is served: the loopback port of its cluster's simulated datacenter.</summary>
-    public async ValueTask<DnsEndPoint> RouteAsync(DnsEndPoint target, CancellationToken cancel)
+    private TestConsulFleet(ObjectStore store) => this.store = store;
+
+    public TestConsulServer Server => server;
+
+    /// <summary>The address every agent name is dialled at.</summary>
+    public DnsEndPoint Address => new("127.0.0.1", server.Port);
+
+    public static async Task<TestConsulFleet> StartAsync(ObjectStore store)
     {
-        var labels = target.Host.Split('.');
-        var svc = Array.IndexOf(labels, "svc");
-        var ns = labels[svc - 1];
-        var cluster = ClusterOf(labels[0]);
-        var server = await GetAsync(ns, cluster).WaitAsync(cancel);
-        return new DnsEndPoint("127.0.0.1", server.Port);
+        var fleet = new TestConsulFleet(store);
+        fleet.server = await TestConsulServer.StartAsync(fleet.SiteFor);
+        return fleet;
     }
 
-    /// <summary>The cluster's datacenter, started if it was not yet.</summary>
-    public Task<TestConsulServer> GetAsync(string ns, string cluster) =>
-        servers.GetOrAdd($"{ns}/{cluster}", _ => new Lazy<Task<TestConsulServer>>(() => StartAsync(ns, cluster))).Value;
+    /// <summary>Where the operator dials a name: every name of every cluster reaches this fleet.</summary>
+    public ValueTask<DnsEndPoint> RouteAsync(DnsEndPoint target, CancellationToken cancel) => ValueTask.FromResult(Address);
 
-    public async ValueTask DisposeAsync()
+    /// <summary>The cluster's simulated datacenter, set up if it was not yet; null while the cluster has no CA to serve with.</summary>
+    public ConsulDatacenter? Datacenter(string ns, string cluster) => Site(ns, cluster)?.Datacenter;
+
+    public ValueTask DisposeAsync() => server.DisposeAsync();
+
+    // consul-server-0.consul-server.ns.svc.cluster.local, consul-server.ns.svc.cluster.local → (ns, consul)
+    private ConsulSite? SiteFor(string host)
     {
-        foreach (var server in servers.Values.Where(s => s.IsValueCreated))
+        var labels = host.Split('.');
+        var svc = Array.IndexOf(labels, "svc");
+        return svc < 1 ? null : Site(labels[svc - 1], ClusterOf(labels[0]));
+    }
+
+    private ConsulSite? Site(string ns, string cluster)
+    {
+        var site = sites.GetOrAdd($"{ns}/{cluster}", _ => new Lazy<ConsulSite?>(() => Create(ns, cluster))).Value;
+        if (site is null)
         {
-            await (await server.Value).DisposeAsync();
+            // Not there yet: try again on the next request rather than remember the absence.
+            sites.TryRemove($"{ns}/{cluster}", out _);
         }
+
+        return site;
     }
 
     // consul-server-0 → consul, consul-client-3 → consul, consul-server (the Service) → consul.
@@ -62,11 +83,21 @@ public sealed class TestConsulFleet(ObjectStore store) : IAsyncDisposable
         return name;
     }
 
-    private async Task<TestConsulServer> StartAsync(string ns, string cluster)
+    private ConsulSite? Create(string ns, string cluster)
     {
-        var item = store.Get(Clusters, ns, cluster) ?? throw new InvalidOperationException($"no ConsulCluster {ns}/{cluster} to simulate");
+        var item = store.Get(Clusters, ns, cluster);
+        if (item is null)
+        {
+            return null;
+        }
+
         var spec = KubernetesJson.Deserialize<V1Alpha1ConsulCluster>(item.ToJsonString()).Spec;
         var names = new Names(cluster, ns, spec.ClusterDomain);
+        if (Text(ns, names.CaSecret, KeyMaterialSecrets.CertificateKey) is null)
+        {
+            return null;
+        }
+
         var datacenter = new ConsulDatacenter(spec.Datacenter, spec.Version, TimeProvider.System)
         {
             AclEnabled = spec.Acl.Enabled,
@@ -80,7 +111,7 @@ public sealed class TestConsulFleet(ObjectStore store) : IAsyncDisposable
         var tls = new ConsulTls(
             () => X509Certificate2.CreateFromPem(Text(ns, names.CaSecret, KeyMaterialSecrets.CertificateKey)!),
             serverName => Serving(ns, serverName?.Split('.')[0] is { } pod && store.Get(Secrets, ns, $"{pod}-tls") is not null ? $"{pod}-tls" : names.PodSecret(Components.Server, 0)));
-        return await TestConsulServer.StartAsync(datacenter, tls, () => datacenter.ObservePods(
+        return new ConsulSite(datacenter, tls, () => datacenter.ObservePods(
             $"{names.Servers}-", ReadyReplicas(ns, names.Servers), $"{names.Clients}-", ReadyReplicas(ns, names.Clients)));
     }
 

@@ -22,9 +22,9 @@ public sealed class ConsulClientTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         datacenter.ObservePods("consul-server-", 3, "consul-client-", 2);
-        server = await TestConsulServer.StartAsync(datacenter, new ConsulTls(
+        server = await TestConsulServer.StartAsync(new ConsulSite(datacenter, new ConsulTls(
             () => X509Certificate2.CreateFromPem(material.Ca.CertificatePem),
-            serverName => (material.Leaves.GetValueOrDefault($"{serverName?.Split('.')[0]}-tls") ?? material.Leaves["consul-server-0-tls"]).ToX509Certificate2()));
+            serverName => (material.Leaves.GetValueOrDefault($"{serverName?.Split('.')[0]}-tls") ?? material.Leaves["consul-server-0-tls"]).ToX509Certificate2())));
     }
 
     public async Task DisposeAsync()
@@ -137,9 +137,9 @@ public sealed class ConsulClientTests : IAsyncLifetime
     public async Task Only_a_server_of_the_datacenter_is_trusted()
     {
         // The agent at a server's name presents a client certificate: valid chain, wrong role.
-        await using var impostor = await TestConsulServer.StartAsync(datacenter, new ConsulTls(
+        await using var impostor = await TestConsulServer.StartAsync(new ConsulSite(datacenter, new ConsulTls(
             () => X509Certificate2.CreateFromPem(material.Ca.CertificatePem),
-            _ => material.Leaves["consul-client-0-tls"].ToX509Certificate2()));
+            _ => material.Leaves["consul-client-0-tls"].ToX509Certificate2())));
         var failure = await Assert.ThrowsAsync<ConsulApiException>(() => Client(port: impostor.Port).LeaderAsync(default));
         Assert.Null(failure.StatusCode);
         Assert.Contains("unreachable", failure.Message, StringComparison.Ordinal);

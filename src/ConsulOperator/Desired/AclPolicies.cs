@@ -1,0 +1,45 @@
+using ConsulOperator.Consul;
+
+namespace ConsulOperator.Desired;
+
+/// <summary>The ACL policies the operator keeps in a cluster, in Consul's rule language.</summary>
+public static class AclPolicies
+{
+    /// <summary>
+    /// What DNS needs: a default-deny datacenter answers <c>*.service.consul</c> only when the token DNS uses (the
+    /// anonymous token) may read services and nodes.
+    /// </summary>
+    public static readonly NewAclPolicy DnsRead = new(
+        "consul-operator-dns-read",
+        "Lets DNS lookups (anonymous token) see services and nodes; managed by consul-operator",
+        """
+        node_prefix "" { policy = "read" }
+        service_prefix "" { policy = "read" }
+        """);
+
+    /// <summary>
+    /// The operator's routine calls: raft and autopilot (operator), members (node read), registering outside services
+    /// (service write), leave and agent tokens (agent write), gossip rotation (keyring). ACL administration and
+    /// snapshots use the bootstrap token instead, which is never handed to anything else.
+    /// </summary>
+    public static readonly NewAclPolicy Operator = new(
+        "consul-operator",
+        "The operator's own calls; managed by consul-operator",
+        """
+        operator = "write"
+        keyring = "write"
+        node_prefix "" { policy = "read" }
+        service_prefix "" { policy = "write" }
+        agent_prefix "" { policy = "write" }
+        """);
+
+    public static IReadOnlyList<NewAclPolicy> All => [DnsRead, Operator];
+
+    public const string AnonymousTokenAccessor = "00000002-0000-0000-0000-000000000002";
+
+    /// <summary>The agent token for one pod: a node identity (write on its own node, read on services), as Consul recommends for agents.</summary>
+    public static NewAclToken AgentToken(string pod, string datacenter, string secretId) =>
+        new($"Agent token for {pod}; managed by consul-operator", [], secretId, pod, datacenter);
+
+    public static NewAclToken OperatorToken(string secretId) => new("consul-operator", [Operator.Name], secretId);
+}
