@@ -29,7 +29,9 @@ internal static class Program
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "A kubeconfig file (env KUBECONFIG); else in-cluster, else ~/.kube/config", DefaultValueFactory = _ => defaults.Kubeconfig };
         var dnsNamespace = new Option<string>("--dns-namespace") { Description = "Namespace of the cluster DNS ConfigMaps to watch", DefaultValueFactory = _ => defaults.DnsNamespace };
         var resync = new Option<TimeSpan>("--resync-period") { Description = "Reconcile every cluster this often even without changes (hh:mm:ss)", DefaultValueFactory = _ => defaults.ResyncPeriod };
-        var run = new Command("run", "Run the operator against a Kubernetes API server") { namespaces, workers, leaderElect, leaderNamespace, metricsAddress, kubeconfig, dnsNamespace, resync };
+        var consulPoll = new Option<TimeSpan>("--consul-poll-interval") { Description = "Ask each healthy cluster's Consul about its health this often (hh:mm:ss)", DefaultValueFactory = _ => defaults.ConsulPollInterval };
+        var consulDial = new Option<string?>("--consul-dial") { Description = "host:port to dial for every Consul agent, for an operator outside the cluster (certificates are still verified)" };
+        var run = new Command("run", "Run the operator against a Kubernetes API server") { namespaces, workers, leaderElect, leaderNamespace, metricsAddress, kubeconfig, dnsNamespace, resync, consulPoll, consulDial };
         run.SetAction(async (result, cancel) =>
         {
             var options = defaults with
@@ -42,6 +44,8 @@ internal static class Program
                 Kubeconfig = result.GetValue(kubeconfig),
                 DnsNamespace = result.GetValue(dnsNamespace)!,
                 ResyncPeriod = result.GetValue(resync),
+                ConsulPollInterval = result.GetValue(consulPoll),
+                ConsulDial = result.GetValue(consulDial),
             };
             await using var host = OperatorHost.Build(options);
             await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(host, cancel);

@@ -1,4 +1,5 @@
 using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
 using ConsulOperator.Pki;
 using ConsulOperator.Runtime;
 using k8s.Models;
@@ -10,10 +11,12 @@ public static class ClusterStatus
 {
     public const string TlsReady = "TLSReady";
     public const string DnsReady = "DNSReady";
+    public const string ConsulHealthy = "ConsulHealthy";
+    public const string AclReady = "ACLReady";
 
     public static ConsulClusterStatus Observe(
         V1Alpha1ConsulCluster cluster, KeyMaterial material, int bootstrapExpect, V1StatefulSet? servers, V1StatefulSet? clients,
-        string? dnsIp, DnsOutcome dns, DateTimeOffset now)
+        string? dnsIp, DnsOutcome dns, ConsulObservation consul, AclOutcome acl, DateTimeOffset now)
     {
         var spec = cluster.Spec;
         var generation = cluster.Metadata.Generation;
@@ -24,15 +27,29 @@ public static class ClusterStatus
         var firstLeafExpiry = material.Leaves.Values.Min(l => l.NotAfter);
 
         var conditions = cluster.Status?.Conditions;
+        var health = AssessConsul(spec.Servers.Replicas, consul);
         conditions = Conditions.Set(conditions, Conditions.Progressing, !podsReady, podsReady ? "RolloutComplete" : "PodsNotReady", pods, generation, now);
-        conditions = Conditions.Set(conditions, Conditions.Degraded, false, "AsExpected", "no problem found", generation, now);
+        conditions = Conditions.Set(conditions, ConsulHealthy, health.Healthy, health.Reason, health.Message, generation, now);
+        conditions = Conditions.Set(conditions, AclReady, acl.Ready, acl.Reason, acl.Message, generation, now);
+
+        // Pods that are still coming up explain themselves through Progressing; once they run, what Consul says counts.
+        var (degraded, degradedReason, degradedMessage) = (podsReady, health.Healthy, acl.Ready) switch
+        {
+            (true, false, _) => (true, health.Reason, health.Message),
+            (true, true, false) => (true, acl.Reason, acl.Message),
+            _ when acl.Reason == ConsulAcl.BootstrappedElsewhere => (true, acl.Reason, acl.Message),
+            _ => (false, "AsExpected", "no problem found"),
+        };
+        conditions = Conditions.Set(conditions, Conditions.Degraded, degraded, degradedReason, degradedMessage, generation, now);
         conditions = Conditions.Set(conditions, TlsReady, true, "CertificatesIssued",
             $"CA valid until {Describe(material.Ca.NotAfter)}; first agent certificate expires {Describe(firstLeafExpiry)}", generation, now);
         conditions = Conditions.Set(conditions, DnsReady, dns.Ready, dns.Reason, dns.Message, generation, now);
-        var (ready, reason, message) = (podsReady, dns.Ready) switch
+        var (ready, reason, message) = (podsReady, health.Healthy, acl.Ready, dns.Ready) switch
         {
-            (true, true) => (true, "ClusterReady", $"{pods}; {dns.Message}"),
-            (false, _) => (false, "PodsNotReady", pods),
+            (true, true, true, true) => (true, "ClusterReady", $"{pods}; {health.Message}; {dns.Message}"),
+            (false, _, _, _) => (false, "PodsNotReady", pods),
+            (_, false, _, _) => (false, health.Reason, health.Message),
+            (_, _, false, _) => (false, acl.Reason, acl.Message),
             _ => (false, dns.Reason, dns.Message),
         };
         conditions = Conditions.Set(conditions, Conditions.Ready, ready, reason, message, generation, now);
@@ -44,12 +61,58 @@ public static class ClusterStatus
             BootstrapExpect = bootstrapExpect,
             ReadyServers = readyServers,
             ReadyClients = readyClients,
-            Leader = cluster.Status?.Leader,
-            RaftPeers = cluster.Status?.RaftPeers,
+            Leader = consul.Asked ? consul.Leader : cluster.Status?.Leader,
+            RaftPeers = consul.Asked ? [.. consul.Raft.Servers.Select(s => s.Node).Order(StringComparer.Ordinal)] : cluster.Status?.RaftPeers,
+            Voters = consul.Asked ? consul.Raft.Servers.Count(s => s.Voter) : cluster.Status?.Voters,
+            FailureTolerance = consul.Autopilot?.FailureTolerance ?? cluster.Status?.FailureTolerance,
+            AliveMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Alive) : cluster.Status?.AliveMembers,
+            FailedMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Failed) : cluster.Status?.FailedMembers,
             DnsServiceIP = dnsIp,
             CaNotAfter = material.Ca.NotAfter.UtcDateTime,
             LeafNotAfter = firstLeafExpiry.UtcDateTime,
         };
+    }
+
+    /// <summary>
+    /// Healthy only when raft has a leader, every server in the raft configuration is a voter that autopilot calls
+    /// healthy, and there are as many voters as the spec asks for servers.
+    /// </summary>
+    public static (bool Healthy, string Reason, string Message) AssessConsul(int wantedServers, ConsulObservation consul)
+    {
+        if (!consul.Asked)
+        {
+            return (false, "WaitingForServers", "no server pod is ready to ask");
+        }
+
+        if (consul.Problem is not null)
+        {
+            return (false, "ConsulUnreachable", consul.Problem);
+        }
+
+        if (consul.Leader is null)
+        {
+            return (false, "NoLeader", "raft has no leader");
+        }
+
+        var unhealthy = consul.Autopilot?.Servers.Where(s => !s.Healthy).Select(s => $"{s.Name} ({s.SerfStatus})").ToList() ?? [];
+        if (unhealthy.Count > 0)
+        {
+            return (false, "ServersUnhealthy", $"autopilot reports unhealthy: {string.Join(", ", unhealthy)}");
+        }
+
+        var nonVoters = consul.Raft.Servers.Where(s => !s.Voter).Select(s => s.Node).ToList();
+        if (nonVoters.Count > 0)
+        {
+            return (false, "ServersNotVoters", $"not yet voters: {string.Join(", ", nonVoters)}");
+        }
+
+        var voters = consul.Raft.Servers.Count;
+        if (voters != wantedServers)
+        {
+            return (false, "RaftMembershipMismatch", $"raft has {voters} voters; spec.servers.replicas is {wantedServers}");
+        }
+
+        return (true, "Healthy", $"leader {consul.Leader}; {voters} healthy voters; failure tolerance {consul.Autopilot?.FailureTolerance ?? 0}");
     }
 
     /// <summary>The status of a refused spec: the reason in Ready and Degraded, everything else observed as it was.</summary>

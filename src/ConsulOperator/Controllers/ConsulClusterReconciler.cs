@@ -1,4 +1,5 @@
 using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
 using ConsulOperator.Desired;
 using ConsulOperator.Hosting;
 using ConsulOperator.Pki;
@@ -14,7 +15,8 @@ namespace ConsulOperator.Controllers;
 /// apply what differs, forward DNS, report status. It compares and acts; every decision lives in a pure function.
 /// </summary>
 public sealed class ConsulClusterReconciler(
-    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, EventRecorder events, OperatorMetrics metrics, OperatorOptions options, ParsedSecrets parsed, TimeProvider time, ILogger<ConsulClusterReconciler> logger)
+    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, ConsulConnections consul, ConsulAcl acl, EventRecorder events, OperatorMetrics metrics,
+    OperatorOptions options, ParsedSecrets parsed, TimeProvider time, ILogger<ConsulClusterReconciler> logger)
     : IReconciler
 {
     /// <summary>Held while our CoreDNS patch may be in place: the ConfigMap is not ours, so nothing else would clean it up.</summary>
@@ -29,6 +31,8 @@ public sealed class ConsulClusterReconciler(
         {
             metrics.ClusterGone(ns, name);
             parsed.Forget(ns, $"{name}-");
+            consul.Forget(ns, name);
+            acl.Forget(ns, name);
             return ReconcileResult.Done;
         }
 
@@ -65,6 +69,7 @@ public sealed class ConsulClusterReconciler(
             await events.RecordAsync(cluster, EventRecorder.Normal, $"Certificate{group.Key}", string.Join("; ", group.Select(c => $"{c.Subject}: {c.Message}")), cancel);
         }
 
+        var (observation, aclOutcome) = await AskConsulAsync(cluster, plan.Material, cancel);
         var bootstrapExpect = DesiredState.BootstrapExpect(cluster);
         var desired = DesiredState.Build(cluster, plan.Material, bootstrapExpect);
         StepServerScaleDown(cluster, desired);
@@ -92,16 +97,67 @@ public sealed class ConsulClusterReconciler(
             await events.RecordAsync(cluster, EventRecorder.Warning, dnsOutcome.Reason, dnsOutcome.Message, cancel);
         }
 
-        var status = ClusterStatus.Observe(cluster, plan.Material, bootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome, time.GetUtcNow());
+        if (aclOutcome.Reason == ConsulAcl.BootstrappedElsewhere)
+        {
+            await events.RecordAsync(cluster, EventRecorder.Warning, aclOutcome.Reason, aclOutcome.Message, cancel);
+        }
+
+        var status = ClusterStatus.Observe(
+            cluster, plan.Material, bootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
+            observation, aclOutcome, time.GetUtcNow());
         await WriteStatusAsync(cluster, status, cancel);
         metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
         metrics.CertificateExpiry(ns, name, "ca", plan.Material.Ca.NotAfter);
         var firstLeafExpiry = plan.Material.Leaves.Values.Min(l => l.NotAfter);
         metrics.CertificateExpiry(ns, name, "leaf", firstLeafExpiry);
 
-        // Come back when the first certificate enters its rotation window, and at least every resync period.
+        // Come back when the first certificate enters its rotation window, to ask Consul again, and at least every resync period.
         var rotation = firstLeafExpiry - requirements.RotateBefore - time.GetUtcNow();
-        return ReconcileResult.After(rotation < options.ResyncPeriod ? TimeSpan.FromTicks(Math.Max(rotation.Ticks, TimeSpan.FromSeconds(1).Ticks)) : options.ResyncPeriod);
+        var consulHealthy = Conditions.IsTrue(status.Conditions, ClusterStatus.ConsulHealthy);
+        var poll = !observation.Asked ? options.ResyncPeriod : consulHealthy ? options.ConsulPollInterval : TimeSpan.FromTicks(Math.Min(options.ConsulPollInterval.Ticks, UnhealthyPollInterval.Ticks));
+        var next = new[] { rotation, poll, options.ResyncPeriod }.Min();
+        return ReconcileResult.After(TimeSpan.FromTicks(Math.Max(next.Ticks, TimeSpan.FromSeconds(1).Ticks)));
+    }
+
+    private static readonly TimeSpan UnhealthyPollInterval = TimeSpan.FromSeconds(5);
+
+    // Once a server pod is ready there is someone to ask: keep the ACLs set up, then see what Consul sees.
+    private async Task<(ConsulObservation Observation, AclOutcome Acl)> AskConsulAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var spec = cluster.Spec;
+        if ((caches.StatefulSets.Find(names.Namespace, names.Servers)?.Status?.ReadyReplicas ?? 0) == 0)
+        {
+            return (ConsulObservation.NotAsked, spec.Acl.Enabled ? new AclOutcome(false, "WaitingForServers", "no server pod is ready to ask") : AclOutcome.Disabled);
+        }
+
+        var anonymous = consul.For(names, spec.Datacenter, spec.Domain, material.Ca, material.Leaves[names.CliSecret], null);
+        AclOutcome aclOutcome;
+        try
+        {
+            aclOutcome = await acl.EnsureAsync(cluster, anonymous, await anonymous.LeaderAsync(cancel), cancel);
+        }
+        catch (ConsulApiException e)
+        {
+            return (ConsulObservation.Unreachable(e.Message), new AclOutcome(false, "ConsulUnreachable", e.Message));
+        }
+
+        var client = aclOutcome.OperatorToken is null ? anonymous : anonymous.WithToken(aclOutcome.OperatorToken);
+        var observation = await ConsulObservation.ObserveAsync(client, cancel);
+        if (aclOutcome.AgentTokens is not null && observation.Problem is null)
+        {
+            try
+            {
+                await acl.DeliverAgentTokensAsync(cluster, client, aclOutcome, observation.AliveAgents, cancel);
+            }
+            catch (ConsulApiException e)
+            {
+                // An agent between restarts; the next reconcile hands it over, or it reads it from the Secret at start.
+                logger.LogWarning("Could not hand an agent its ACL token yet: {Problem}", e.Message);
+            }
+        }
+
+        return (observation, aclOutcome);
     }
 
     // Servers leave one at a time: scaling 5 to 3 in one step could take two voters away before raft has let go of either.

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+using ConsulOperator.Consul;
 using ConsulOperator.Controllers;
 using ConsulOperator.Desired;
 using ConsulOperator.Runtime;
@@ -15,7 +18,8 @@ namespace ConsulOperator.Hosting;
 public static class OperatorHost
 {
     public static WebApplication Build(
-        OperatorOptions options, KubernetesClientConfiguration? client = null, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null, LeaderElectionTiming? leaderElection = null)
+        OperatorOptions options, KubernetesClientConfiguration? client = null, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null,
+        LeaderElectionTiming? leaderElection = null, ConsulEndpoints? consulEndpoints = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.MetricsAddress);
@@ -41,6 +45,8 @@ public static class OperatorHost
         services.AddSingleton(s => new EventRecorder(s.GetRequiredService<KubeApi>(), "consul-operator", s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<EventRecorder>>()));
         services.AddSingleton(s => new CoreDnsForwarding(s.GetRequiredService<KubeApi>(), s.GetRequiredService<OperatorCaches>().DnsConfigMaps, options.DnsNamespace));
         services.AddSingleton<ParsedSecrets>();
+        services.AddSingleton(s => new ConsulConnections(consulEndpoints ?? ConsulEndpointsFor(options), ConsulRetry.Default, s.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ConsulAcl>();
         services.AddSingleton<ConsulClusterReconciler>();
         services.AddSingleton(s => new Controller(
             s.GetRequiredService<ConsulClusterReconciler>(),
@@ -62,6 +68,18 @@ public static class OperatorHost
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", (OperatorCaches caches) => caches.HasSynced ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
         return app;
+    }
+
+    private static ConsulEndpoints ConsulEndpointsFor(OperatorOptions options)
+    {
+        if (options.ConsulDial is not { Length: > 0 } dial)
+        {
+            return new ConsulEndpoints();
+        }
+
+        var separator = dial.LastIndexOf(':');
+        var target = new DnsEndPoint(dial[..separator], int.Parse(dial[(separator + 1)..], CultureInfo.InvariantCulture));
+        return new ConsulEndpoints((_, _) => ValueTask.FromResult(target));
     }
 
     /// <summary>A kubeconfig file when given, else in-cluster, else ~/.kube/config, as kubectl does.</summary>

@@ -27,6 +27,15 @@ public sealed record OperatorOptions
     /// <summary>How often every cluster is reconciled even when nothing changed, to catch what no watch reported.</summary>
     public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>How often a cluster with servers is reconciled to ask Consul how it is; an unhealthy one is asked more often.</summary>
+    public TimeSpan ConsulPollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// host:port at which every Consul agent name is dialled, for an operator running outside the cluster (through a
+    /// port-forward or proxy). Certificates are still verified against the agents' names.
+    /// </summary>
+    public string? ConsulDial { get; init; }
+
     /// <summary>The namespace of the cluster DNS ConfigMaps, which the operator watches to repair its forwarding.</summary>
     public string DnsNamespace { get; init; } = "kube-system";
 }

@@ -19,10 +19,20 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
     private readonly List<string> gossipKeys = [];
     private string? leader;
     private bool forcedNoLeader;
+    private bool elected;
 
     public string Name => name;
 
     public string Version { get; set; } = version;
+
+    /// <summary>Servers that must have joined before the first election (the agents' bootstrap_expect).</summary>
+    public int BootstrapExpect { get; set; } = 1;
+
+    /// <summary>A terminated agent leaves gracefully (leave_on_terminate); false simulates a kill, which leaves a failed member.</summary>
+    public bool LeaveOnTerminate { get; set; } = true;
+
+    /// <summary>The agent token an agent finds at start in its mounted Secret, by agent name.</summary>
+    public Func<string, string?>? MountedAgentToken { get; set; }
 
     /// <summary>How long a new server waits before autopilot makes it a voter.</summary>
     public TimeSpan Stabilization { get; set; } = TimeSpan.Zero;
@@ -49,13 +59,16 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         }
     }
 
-    /// <summary>Brings agents in line with the pods Kubernetes reports ready: ordinals below the count are up.</summary>
-    public void ObservePods(string serverPrefix, int readyServers, string clientPrefix, int readyClients)
+    /// <summary>
+    /// Brings agents in line with the pods Kubernetes reports: ordinals below the ready count run, the rest up to the
+    /// replica count exist but do not run (crashed or starting), beyond it they were terminated.
+    /// </summary>
+    public void ObservePods(string serverPrefix, int serverReplicas, int readyServers, string clientPrefix, int clientReplicas, int readyClients)
     {
         lock (gate)
         {
-            Observe(serverPrefix, readyServers, server: true);
-            Observe(clientPrefix, readyClients, server: false);
+            Observe(serverPrefix, serverReplicas, readyServers, server: true);
+            Observe(clientPrefix, clientReplicas, readyClients, server: false);
             PromoteStableServers();
             ElectLeader();
         }
@@ -234,14 +247,22 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         return new Authorizer(!AclDefaultDeny, rules);
     }
 
-    private void Observe(string prefix, int ready, bool server)
+    private void Observe(string prefix, int replicas, int ready, bool server)
     {
         foreach (var agent in agents.Values.Where(a => a.Server == server && a.Name.StartsWith(prefix, StringComparison.Ordinal)))
         {
-            var up = agent.Ordinal < ready;
-            if (!up && agent.Status == MemberStatus.Alive)
+            if (agent.Ordinal < ready || agent.Status != MemberStatus.Alive)
             {
-                // The pod went away without a leave: gossip marks it failed; raft keeps the voter until someone removes it.
+                continue;
+            }
+
+            if (agent.Ordinal >= replicas && LeaveOnTerminate)
+            {
+                Leave(agent);
+            }
+            else
+            {
+                // Gone without a leave: gossip marks it failed; raft keeps the voter until someone removes it.
                 agent.Status = MemberStatus.Failed;
             }
         }
@@ -261,7 +282,7 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
                 agent.Status = MemberStatus.Alive;
                 agent.Healthy = true;
                 agent.Services.Clear();
-                agent.AgentToken = null;
+                agent.AgentToken = MountedAgentToken?.Invoke(agentName);
                 agent.Version = Version;
                 if (server)
                 {
@@ -288,7 +309,8 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
     {
         var voters = agents.Values.Where(a => a.Server && a.InRaft && a.Voter).ToList();
         var alive = voters.Where(a => a.Status == MemberStatus.Alive).ToList();
-        if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0)
+        var neverElected = leader is null && !elected;
+        if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0 || (neverElected && voters.Count < BootstrapExpect))
         {
             leader = null;
             return;
@@ -297,6 +319,7 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         if (leader is null || !alive.Any(a => a.Name == leader))
         {
             leader = alive.OrderBy(a => a.Ordinal).First().Name;
+            elected = true;
         }
     }
 

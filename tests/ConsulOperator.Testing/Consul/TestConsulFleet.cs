@@ -102,6 +102,8 @@ public sealed class TestConsulFleet : IAsyncDisposable
         {
             AclEnabled = spec.Acl.Enabled,
             AclDefaultDeny = spec.Acl.DefaultPolicy == AclPolicy.Deny,
+            BootstrapExpect = spec.Servers.Replicas,
+            MountedAgentToken = agent => Text(ns, names.AclAgentSecret, agent),
         };
         if (Text(ns, names.GossipSecret, KeyMaterialSecrets.GossipKeyKey) is { } key)
         {
@@ -111,12 +113,21 @@ public sealed class TestConsulFleet : IAsyncDisposable
         var tls = new ConsulTls(
             () => X509Certificate2.CreateFromPem(Text(ns, names.CaSecret, KeyMaterialSecrets.CertificateKey)!),
             serverName => Serving(ns, serverName?.Split('.')[0] is { } pod && store.Get(Secrets, ns, $"{pod}-tls") is not null ? $"{pod}-tls" : names.PodSecret(Components.Server, 0)));
-        return new ConsulSite(datacenter, tls, () => datacenter.ObservePods(
-            $"{names.Servers}-", ReadyReplicas(ns, names.Servers), $"{names.Clients}-", ReadyReplicas(ns, names.Clients)));
+        return new ConsulSite(datacenter, tls, () =>
+        {
+            var (servers, readyServers) = Replicas(ns, names.Servers);
+            var (clients, readyClients) = Replicas(ns, names.Clients);
+            datacenter.ObservePods($"{names.Servers}-", servers, readyServers, $"{names.Clients}-", clients, readyClients);
+        });
     }
 
-    private int ReadyReplicas(string ns, string statefulSet) =>
-        store.Get(StatefulSets, ns, statefulSet)?["status"]?["readyReplicas"] is { } ready ? (int)ObjectStore.Number(ready) : 0;
+    private (int Replicas, int Ready) Replicas(string ns, string statefulSet)
+    {
+        var set = store.Get(StatefulSets, ns, statefulSet);
+        var replicas = set?["spec"]?["replicas"] is { } wanted ? (int)ObjectStore.Number(wanted) : 0;
+        var ready = set?["status"]?["readyReplicas"] is { } count ? (int)ObjectStore.Number(count) : 0;
+        return (replicas, ready);
+    }
 
     private X509Certificate2? Serving(string ns, string secretName)
     {

@@ -21,7 +21,7 @@ public sealed class ConsulClientTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        datacenter.ObservePods("consul-server-", 3, "consul-client-", 2);
+        datacenter.ObservePods("consul-server-", 3, 3, "consul-client-", 2, 2);
         server = await TestConsulServer.StartAsync(new ConsulSite(datacenter, new ConsulTls(
             () => X509Certificate2.CreateFromPem(material.Ca.CertificatePem),
             serverName => (material.Leaves.GetValueOrDefault($"{serverName?.Split('.')[0]}-tls") ?? material.Leaves["consul-server-0-tls"]).ToX509Certificate2())));
@@ -157,7 +157,7 @@ public sealed class ConsulClientTests : IAsyncLifetime
     [Fact]
     public async Task An_agent_whose_pod_is_gone_cannot_be_reached()
     {
-        datacenter.ObservePods("consul-server-", 3, "consul-client-", 1);
+        datacenter.ObservePods("consul-server-", 3, 3, "consul-client-", 2, 1);
         await Assert.ThrowsAsync<ConsulApiException>(() => Client().AgentServicesAsync(ConsulEndpoints.Agent(names, Components.Client, 1), default));
     }
 

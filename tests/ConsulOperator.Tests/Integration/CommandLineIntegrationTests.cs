@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Runtime;
 using ConsulOperator.Testing;
+using ConsulOperator.Testing.Consul;
 using ConsulOperator.Tests.Support;
 
 namespace ConsulOperator.Tests.Integration;
@@ -11,11 +12,13 @@ namespace ConsulOperator.Tests.Integration;
 public sealed class CommandLineIntegrationTests : IAsyncLifetime
 {
     private TestApiServer server = null!;
+    private TestConsulFleet consul = null!;
     private string kubeconfig = null!;
 
     public async Task InitializeAsync()
     {
         server = await TestApiServer.StartAsync();
+        consul = await TestConsulFleet.StartAsync(server.Store);
         foreach (var ns in new[] { "kube-system", "consul-operator", "consul" })
         {
             server.CreateNamespace(ns);
@@ -34,6 +37,7 @@ public sealed class CommandLineIntegrationTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         File.Delete(kubeconfig);
+        await consul.DisposeAsync();
         await server.DisposeAsync();
     }
 
@@ -41,7 +45,7 @@ public sealed class CommandLineIntegrationTests : IAsyncLifetime
     public async Task Run_reconciles_with_a_kubeconfig_logs_json_and_stops_cleanly_on_sigterm()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "consul-operator.dll"), "run", "--kubeconfig", kubeconfig, "--metrics-address", "http://127.0.0.1:0", "--leader-election-namespace", "consul-operator" })
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "consul-operator.dll"), "run", "--kubeconfig", kubeconfig, "--metrics-address", "http://127.0.0.1:0", "--leader-election-namespace", "consul-operator", "--consul-dial", $"127.0.0.1:{consul.Address.Port}" })
         {
             start.ArgumentList.Add(argument);
         }

@@ -25,7 +25,9 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
         Assert.False(Conditions.IsTrue(cluster.Status.Conditions, Conditions.Degraded));
         Assert.Contains(ConsulClusterReconciler.DnsFinalizer, cluster.Metadata.Finalizers);
 
-        var expected = Clusters.Build(Clusters.Sample()).Select(o => $"{o.Kind}/{o.Metadata.Name}").Order(StringComparer.Ordinal);
+        // Built objects, and the ACL tokens' Secrets, which hold what Consul accepted and so are state, not desired objects.
+        var expected = Clusters.Build(Clusters.Sample()).Select(o => $"{o.Kind}/{o.Metadata.Name}")
+            .Concat(["Secret/consul-acl-agents", "Secret/consul-acl-bootstrap", "Secret/consul-acl-operator"]).Order(StringComparer.Ordinal);
         var actual = new[] { ("v1", "Secret"), ("v1", "ConfigMap"), ("v1", "Service"), ("apps/v1", "StatefulSet"), ("policy/v1", "PodDisruptionBudget") }
             .SelectMany(k => Harness.List(k.Item1, k.Item2).Select(o => $"{k.Item2}/{o["metadata"]!["name"]}")).Order(StringComparer.Ordinal);
         Assert.Equal(expected, actual);

@@ -1,8 +1,10 @@
 using System.Text.Json.Nodes;
 using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
 using ConsulOperator.Hosting;
 using ConsulOperator.Runtime;
 using ConsulOperator.Testing;
+using ConsulOperator.Testing.Consul;
 using ConsulOperator.Testing.KubeApi;
 using k8s;
 using k8s.Models;
@@ -23,9 +25,16 @@ public sealed class OperatorHarness : IAsyncDisposable
     private static readonly LeaderElectionTiming FastElection = new(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(300));
     private readonly List<WebApplication> replicas = [];
 
-    private OperatorHarness(TestApiServer api) => Api = api;
+    private OperatorHarness(TestApiServer api, TestConsulFleet consul)
+    {
+        Api = api;
+        Consul = consul;
+    }
 
     public TestApiServer Api { get; }
+
+    /// <summary>The simulated Consul datacenters of the clusters in <see cref="Api"/>.</summary>
+    public TestConsulFleet Consul { get; }
 
     public IReadOnlyList<WebApplication> Replicas => replicas;
 
@@ -44,7 +53,7 @@ public sealed class OperatorHarness : IAsyncDisposable
             Metadata = new V1ObjectMeta { Name = "coredns", NamespaceProperty = "kube-system" },
             Data = new Dictionary<string, string> { ["Corefile"] = corefile ?? KubeadmCorefile },
         });
-        var harness = new OperatorHarness(api);
+        var harness = new OperatorHarness(api, await TestConsulFleet.StartAsync(api.Store));
         for (var i = 0; i < replicas; i++)
         {
             await harness.StartReplicaAsync($"replica-{i}", leaderElection);
@@ -62,8 +71,10 @@ public sealed class OperatorHarness : IAsyncDisposable
             OperatorNamespace = "consul-operator",
             MetricsAddress = "http://127.0.0.1:0",
             Workers = 2,
+            ConsulPollInterval = TimeSpan.FromMilliseconds(500),
         };
-        var host = OperatorHost.Build(options, Api.ClientConfiguration(), logging: l => l.SetMinimumLevel(LogLevel.Warning), leaderElection: FastElection);
+        var host = OperatorHost.Build(
+            options, Api.ClientConfiguration(), logging: l => l.SetMinimumLevel(LogLevel.Warning), leaderElection: FastElection, consulEndpoints: new ConsulEndpoints(Consul.RouteAsync));
         await host.StartAsync();
         replicas.Add(host);
         return host;
@@ -166,6 +177,7 @@ public sealed class OperatorHarness : IAsyncDisposable
             await StopReplicaAsync(replica);
         }
 
+        await Consul.DisposeAsync();
         await Api.DisposeAsync();
     }
 }

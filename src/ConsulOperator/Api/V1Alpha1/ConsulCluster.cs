@@ -327,7 +327,7 @@ public sealed class ConsulClusterStatus
     /// <summary>The metadata.generation the status describes.</summary>
     public long? ObservedGeneration { get; set; }
 
-    /// <summary>Ready, Progressing, Degraded, TLSReady, DNSReady.</summary>
+    /// <summary>Ready, Progressing, Degraded, TLSReady, DNSReady, ConsulHealthy, ACLReady.</summary>
     public List<V1Condition>? Conditions { get; set; }
 
     /// <summary>bootstrap_expect as fixed at the first bootstrap; later scaling does not change it.</summary>
@@ -342,8 +342,20 @@ public sealed class ConsulClusterStatus
     /// <summary>The raft leader, as Consul reports it.</summary>
     public string? Leader { get; set; }
 
-    /// <summary>Raft peers, as Consul reports them.</summary>
+    /// <summary>Raft peers (node names), as Consul reports them.</summary>
     public List<string>? RaftPeers { get; set; }
+
+    /// <summary>Raft voters among the peers.</summary>
+    public int? Voters { get; set; }
+
+    /// <summary>How many servers may fail without losing quorum, as autopilot reports it.</summary>
+    public int? FailureTolerance { get; set; }
+
+    /// <summary>Gossip members (servers and clients) alive.</summary>
+    public int? AliveMembers { get; set; }
+
+    /// <summary>Gossip members failed: gone without leaving.</summary>
+    public int? FailedMembers { get; set; }
 
     /// <summary>ClusterIP of the DNS Service that CoreDNS forwards to.</summary>
     public string? DnsServiceIP { get; set; }

@@ -1,0 +1,253 @@
+using System.Collections.Concurrent;
+using System.Text;
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
+using ConsulOperator.Desired;
+using ConsulOperator.Runtime;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>Where a cluster's ACL setup stands, and the tokens the operator may use.</summary>
+public sealed record AclOutcome(
+    bool Ready, string Reason, string Message, string? ManagementToken = null, string? OperatorToken = null, IReadOnlyDictionary<string, string>? AgentTokens = null)
+{
+    public static readonly AclOutcome Disabled = new(true, "ACLsDisabled", "spec.acl.enabled is false");
+}
+
+/// <summary>
+/// Bootstraps a cluster's ACLs exactly once and keeps the tokens a default-deny datacenter needs: the operator's own,
+/// one per agent (node identities) and DNS read on the anonymous token. Every secret is chosen and stored in a Secret
+/// before Consul is asked to accept it, so an operator killed between the two steps finishes the work next time.
+/// </summary>
+public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<ConsulAcl> logger)
+{
+    public const string TokenKey = "token";
+    public const string StateKey = "state";
+    public const string Pending = "pending";
+    public const string Done = "done";
+    public const string BootstrappedElsewhere = "AclBootstrappedElsewhere";
+
+    // What was last set up completely per cluster: while it holds, a reconcile asks Consul nothing about ACLs.
+    private readonly ConcurrentDictionary<string, string> settled = new();
+
+    // Which token each running agent was handed, per cluster and pod.
+    private readonly ConcurrentDictionary<string, string> delivered = new();
+
+    public async Task<AclOutcome> EnsureAsync(V1Alpha1ConsulCluster cluster, ConsulClient consul, string? leader, CancellationToken cancel)
+    {
+        if (!cluster.Spec.Acl.Enabled)
+        {
+            return AclOutcome.Disabled;
+        }
+
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var bootstrapSecret = await FindOrCreateAsync(cluster, names.AclBootstrapSecret, () => new() { [TokenKey] = NewSecretId(), [StateKey] = Pending }, cancel);
+        var management = Text(bootstrapSecret, TokenKey) ?? "";
+        if (Text(bootstrapSecret, StateKey) != Done)
+        {
+            if (leader is null)
+            {
+                return new AclOutcome(false, "WaitingForLeader", "ACLs are bootstrapped once raft has a leader");
+            }
+
+            var bootstrapped = await BootstrapAsync(cluster, consul, bootstrapSecret, management, cancel);
+            if (!bootstrapped.Ready)
+            {
+                return bootstrapped;
+            }
+
+            management = bootstrapped.ManagementToken!;
+        }
+
+        var operatorSecret = await FindOrCreateAsync(cluster, names.AclOperatorSecret, () => new() { [TokenKey] = NewSecretId() }, cancel);
+        var operatorToken = Text(operatorSecret, TokenKey)!;
+        var agentSecret = await EnsureAgentTokensAsync(cluster, cancel);
+        var agentTokens = agentSecret.Data.ToDictionary(d => d.Key, d => Encoding.UTF8.GetString(d.Value));
+
+        var key = $"{names.Namespace}/{names.Cluster}";
+        var fingerprint = string.Join("|", [management, operatorToken, .. agentTokens.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}")]);
+        if (!settled.TryGetValue(key, out var last) || last != fingerprint)
+        {
+            var admin = consul.WithToken(management);
+            await EnsurePoliciesAsync(admin, cancel);
+            await EnsureTokenAsync(admin, AclPolicies.OperatorToken(operatorToken), cancel);
+            await EnsureAnonymousCanResolveAsync(admin, cancel);
+            foreach (var (pod, secretId) in agentTokens)
+            {
+                await EnsureTokenAsync(admin, AclPolicies.AgentToken(pod, cluster.Spec.Datacenter, secretId), cancel);
+            }
+
+            settled[key] = fingerprint;
+            logger.LogInformation("ACL policies and tokens of {Namespace}/{Name} are in place ({Agents} agent tokens)", names.Namespace, names.Cluster, agentTokens.Count);
+        }
+
+        return new AclOutcome(true, "TokensReady", $"bootstrapped; operator, DNS and {agentTokens.Count} agent tokens in place", management, operatorToken, agentTokens);
+    }
+
+    /// <summary>
+    /// Hands running agents their token through the API, once per token: an agent that started before its token existed
+    /// gets it without a restart. A pod started later reads it from the mounted Secret.
+    /// </summary>
+    public async Task DeliverAgentTokensAsync(V1Alpha1ConsulCluster cluster, ConsulClient operatorClient, AclOutcome acl, IEnumerable<string> aliveAgents, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        foreach (var pod in aliveAgents)
+        {
+            var key = $"{names.Namespace}/{names.Cluster}/{pod}";
+            if (acl.AgentTokens?.TryGetValue(pod, out var secretId) == true && (!delivered.TryGetValue(key, out var given) || given != secretId))
+            {
+                await operatorClient.SetAgentTokenAsync(AgentUri(names, pod), "agent", secretId, cancel);
+                delivered[key] = secretId;
+            }
+        }
+    }
+
+    public void Forget(string ns, string cluster)
+    {
+        settled.TryRemove($"{ns}/{cluster}", out _);
+        foreach (var key in delivered.Keys.Where(k => k.StartsWith($"{ns}/{cluster}/", StringComparison.Ordinal)))
+        {
+            delivered.TryRemove(key, out _);
+        }
+    }
+
+    private async Task<AclOutcome> BootstrapAsync(V1Alpha1ConsulCluster cluster, ConsulClient consul, V1Secret secret, string chosen, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        string accepted;
+        try
+        {
+            accepted = (await consul.BootstrapAclAsync(chosen, cancel)).SecretID;
+        }
+        catch (ConsulApiException e) when (e.IsPermissionDenied)
+        {
+            // Bootstrapped before: by us, if Consul knows the secret we stored (we were stopped before recording it), else by someone else.
+            if (await consul.WithToken(chosen).SelfTokenAsync(cancel) is null)
+            {
+                return new AclOutcome(false, BootstrappedElsewhere,
+                    $"Consul says its ACLs were already bootstrapped ({e.Detail}), and Secret {names.AclBootstrapSecret} holds no token Consul accepts. " +
+                    $"The operator never bootstraps twice. Either put the SecretID of a management token under key '{TokenKey}' of Secret {names.AclBootstrapSecret} " +
+                    $"and set key '{StateKey}' to '{Done}', or reset the bootstrap (write the reset index from that message to <data_dir>/acl-bootstrap-reset on the leader) and set '{StateKey}' to '{Pending}'");
+            }
+
+            accepted = chosen;
+        }
+        catch (ConsulApiException e) when (e.IsNoLeader)
+        {
+            return new AclOutcome(false, "WaitingForLeader", "ACLs are bootstrapped once raft has a leader");
+        }
+
+        // Consul before 1.13 ignores the secret we offered and makes its own; store whichever it accepted.
+        var done = Copy(secret);
+        done.Data[TokenKey] = Encoding.UTF8.GetBytes(accepted);
+        done.Data[StateKey] = Encoding.UTF8.GetBytes(Done);
+        await api.ReplaceAsync(done, cancel);
+        logger.LogInformation("Bootstrapped the ACLs of {Namespace}/{Name}; the management token is in Secret {Secret}", names.Namespace, names.Cluster, names.AclBootstrapSecret);
+        return new AclOutcome(true, "Bootstrapped", "bootstrapped", accepted);
+    }
+
+    private static async Task EnsurePoliciesAsync(ConsulClient admin, CancellationToken cancel)
+    {
+        foreach (var wanted in AclPolicies.All)
+        {
+            var existing = await admin.PolicyByNameAsync(wanted.Name, cancel);
+            if (existing is null)
+            {
+                await admin.CreatePolicyAsync(wanted, cancel);
+            }
+            else if (existing.Rules != wanted.Rules)
+            {
+                await admin.UpdatePolicyAsync(existing.ID, wanted, cancel);
+            }
+        }
+    }
+
+    // The SecretID is ours, so a token that exists already is ours from an earlier, interrupted reconcile.
+    private static async Task EnsureTokenAsync(ConsulClient admin, NewAclToken token, CancellationToken cancel)
+    {
+        if (await admin.WithToken(token.SecretID).SelfTokenAsync(cancel) is not null)
+        {
+            return;
+        }
+
+        await admin.CreateTokenAsync(token, cancel);
+    }
+
+    private static async Task EnsureAnonymousCanResolveAsync(ConsulClient admin, CancellationToken cancel)
+    {
+        var anonymous = await admin.TokenAsync(AclPolicies.AnonymousTokenAccessor, cancel);
+        var policies = anonymous?.Policies?.Select(p => p.Name).ToList() ?? [];
+        if (!policies.Contains(AclPolicies.DnsRead.Name))
+        {
+            await admin.UpdateTokenAsync(AclPolicies.AnonymousTokenAccessor, new NewAclToken(anonymous?.Description ?? "Anonymous Token", [.. policies, AclPolicies.DnsRead.Name]), cancel);
+        }
+    }
+
+    // One token per pod the spec asks for, chosen here and kept: a pod that comes back finds the same token.
+    private async Task<V1Secret> EnsureAgentTokensAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var pods = Enumerable.Range(0, cluster.Spec.Servers.Replicas).Select(i => names.Pod(Components.Server, i))
+            .Concat(Enumerable.Range(0, cluster.Spec.Clients.Replicas).Select(i => names.Pod(Components.Client, i)));
+        var secret = await FindOrCreateAsync(cluster, names.AclAgentSecret, () => [], cancel);
+        var missing = pods.Where(p => secret.Data?.ContainsKey(p) != true).ToList();
+        if (missing.Count == 0)
+        {
+            return secret;
+        }
+
+        var updated = Copy(secret);
+        foreach (var pod in missing)
+        {
+            updated.Data[pod] = Encoding.UTF8.GetBytes(NewSecretId());
+        }
+
+        return await api.ReplaceAsync(updated, cancel);
+    }
+
+    private async Task<V1Secret> FindOrCreateAsync(V1Alpha1ConsulCluster cluster, string name, Func<Dictionary<string, string>> initial, CancellationToken cancel)
+    {
+        var ns = cluster.Metadata.NamespaceProperty;
+        if (caches.Secrets.Find(ns, name) is { } cached)
+        {
+            return Normalized(cached);
+        }
+
+        try
+        {
+            return Normalized(await api.CreateAsync(new V1Secret
+            {
+                ApiVersion = "v1",
+                Kind = "Secret",
+                Metadata = ObjectMetadata.For(cluster, name, Components.Acl),
+                Type = "Opaque",
+                Data = initial().ToDictionary(d => d.Key, d => Encoding.UTF8.GetBytes(d.Value)),
+            }, cancel));
+        }
+        catch (KubeApiException e) when (e.IsConflict)
+        {
+            // Created meanwhile (the cache is behind): the existing one is the truth, never a new secret.
+            return Normalized(await api.GetAsync<V1Secret>(ns, name, cancel) ?? throw new InvalidOperationException($"Secret {ns}/{name} was created and is gone again", e));
+        }
+    }
+
+    private static Uri AgentUri(Names names, string pod)
+    {
+        var component = pod.StartsWith($"{names.Servers}-", StringComparison.Ordinal) ? Components.Server : Components.Client;
+        return ConsulEndpoints.Agent(names, component, int.Parse(pod[(pod.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static string NewSecretId() => Guid.NewGuid().ToString();
+
+    private static V1Secret Normalized(V1Secret secret)
+    {
+        secret.Data ??= new Dictionary<string, byte[]>();
+        return secret;
+    }
+
+    private static V1Secret Copy(V1Secret secret) => k8s.KubernetesJson.Deserialize<V1Secret>(k8s.KubernetesJson.Serialize(secret));
+
+    private static string? Text(V1Secret secret, string key) => secret.Data?.TryGetValue(key, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
+}
