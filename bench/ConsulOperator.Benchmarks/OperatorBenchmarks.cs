@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Testing;
+using ConsulOperator.Testing.Consul;
 using ConsulOperator.Testing.KubeApi;
 using k8s;
 using k8s.Models;
@@ -212,15 +213,18 @@ internal static partial class OperatorBenchmarks
     /// <summary>A fresh server with N clusters (DNS patching off: one Corefile cannot forward one zone to N clusters) converged by a fresh operator.</summary>
     private sealed class ConvergedRun : IAsyncDisposable
     {
-        private ConvergedRun(TestApiServer server, OperatorProcess process, int count, string kubeconfig)
+        private ConvergedRun(TestApiServer server, TestConsulFleet consul, OperatorProcess process, int count, string kubeconfig)
         {
             Server = server;
+            Consul = consul;
             Operator = process;
             Count = count;
             Kubeconfig = kubeconfig;
         }
 
         public TestApiServer Server { get; }
+
+        public TestConsulFleet Consul { get; }
 
         public OperatorProcess Operator { get; }
 
@@ -231,9 +235,10 @@ internal static partial class OperatorBenchmarks
         public static async Task<ConvergedRun> StartAsync(string binary, int count, TimeSpan resync, TextWriter output)
         {
             var server = await NewServerAsync();
+            var consul = await TestConsulFleet.StartAsync(server.Store);
             var kubeconfig = server.WriteKubeconfig(Path.GetTempFileName());
-            var process = OperatorProcess.Start(binary, kubeconfig, "bench", resync);
-            var run = new ConvergedRun(server, process, count, kubeconfig);
+            var process = OperatorProcess.Start(binary, kubeconfig, "bench", resync, $"127.0.0.1:{consul.Address.Port}");
+            var run = new ConvergedRun(server, consul, process, count, kubeconfig);
             await Until(() => Task.FromResult(server.Store.Get(ResourceCatalog.ForKind("coordination.k8s.io/v1", "Lease"), "consul-operator", "consul-operator-leader") is not null));
 
             var sample = Samples.Cluster();
@@ -267,6 +272,7 @@ internal static partial class OperatorBenchmarks
         public async ValueTask DisposeAsync()
         {
             await Operator.DisposeAsync();
+            await Consul.DisposeAsync();
             await Server.DisposeAsync();
             File.Delete(Kubeconfig);
         }

@@ -20,7 +20,8 @@ internal sealed class OperatorProcess : IAsyncDisposable
 
     public int Id => process.Id;
 
-    public static OperatorProcess Start(string binary, string kubeconfig, string identity, TimeSpan resync)
+    /// <param name="consulDial">host:port of the simulated Consul datacenters, when clusters are to become Ready.</param>
+    public static OperatorProcess Start(string binary, string kubeconfig, string identity, TimeSpan resync, string? consulDial = null)
     {
         var port = FreePort();
         var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -31,6 +32,12 @@ internal sealed class OperatorProcess : IAsyncDisposable
                  })
         {
             start.ArgumentList.Add(argument);
+        }
+
+        if (consulDial is not null)
+        {
+            start.ArgumentList.Add("--consul-dial");
+            start.ArgumentList.Add(consulDial);
         }
 
         start.Environment["POD_NAME"] = identity;

@@ -1,15 +1,17 @@
 using System.Text.Json.Nodes;
 using ConsulOperator.Testing;
+using ConsulOperator.Testing.Consul;
 using ConsulOperator.Testing.KubeApi;
 using ConsulOperator.Yaml;
 
 // Runs the test API server on its own, for trying `consul-operator run` by hand (see README):
-//   dotnet run --project tests/ConsulOperator.Testing -- --port 6443 --kubeconfig /tmp/test-kubeconfig --apply config/samples/consulcluster.yaml
+//   dotnet run --project tests/ConsulOperator.Testing -- --port 6443 --consul-port 8501 --kubeconfig /tmp/test-kubeconfig --apply config/samples/consulcluster.yaml
 var port = Value("--port") is { } p ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : 6443;
 var kubeconfig = Value("--kubeconfig") ?? Path.Combine(Path.GetTempPath(), "consul-operator-test-kubeconfig");
 var namespaces = new[] { "default", "kube-system", "consul", "consul-operator" };
 
 await using var server = await TestApiServer.StartAsync(port);
+await using var consul = await TestConsulFleet.StartAsync(server.Store, Value("--consul-port") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 8501);
 foreach (var ns in namespaces)
 {
     server.CreateNamespace(ns);
@@ -43,6 +45,7 @@ foreach (var file in args.Select((a, i) => (a, i)).Where(x => x.a == "--apply").
 
 server.WriteKubeconfig(kubeconfig);
 Console.WriteLine($"test API server at {server.BaseUri} with namespaces {string.Join(", ", namespaces)} and kube-system/coredns");
+Console.WriteLine($"simulated Consul for every cluster at {consul.Address.Host}:{consul.Address.Port} (consul-operator run --consul-dial {consul.Address.Host}:{consul.Address.Port})");
 Console.WriteLine($"kubeconfig: {kubeconfig}; stop with Ctrl+C");
 var stop = new TaskCompletionSource();
 Console.CancelKeyPress += (_, e) =>

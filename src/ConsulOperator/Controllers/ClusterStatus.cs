@@ -33,11 +33,13 @@ public static class ClusterStatus
         conditions = Conditions.Set(conditions, AclReady, acl.Ready, acl.Reason, acl.Message, generation, now);
 
         // Pods that are still coming up explain themselves through Progressing; once they run, what Consul says counts.
+        // A bootstrap someone else did blocks everything after it, so it is named first; it needs a human.
+        var aclBlocked = acl.Reason == ConsulAcl.BootstrappedElsewhere;
         var (degraded, degradedReason, degradedMessage) = (podsReady, health.Healthy, acl.Ready) switch
         {
+            _ when aclBlocked => (true, acl.Reason, acl.Message),
             (true, false, _) => (true, health.Reason, health.Message),
             (true, true, false) => (true, acl.Reason, acl.Message),
-            _ when acl.Reason == ConsulAcl.BootstrappedElsewhere => (true, acl.Reason, acl.Message),
             _ => (false, "AsExpected", "no problem found"),
         };
         conditions = Conditions.Set(conditions, Conditions.Degraded, degraded, degradedReason, degradedMessage, generation, now);
@@ -47,6 +49,7 @@ public static class ClusterStatus
         var (ready, reason, message) = (podsReady, health.Healthy, acl.Ready, dns.Ready) switch
         {
             (true, true, true, true) => (true, "ClusterReady", $"{pods}; {health.Message}; {dns.Message}"),
+            _ when aclBlocked => (false, acl.Reason, acl.Message),
             (false, _, _, _) => (false, "PodsNotReady", pods),
             (_, false, _, _) => (false, health.Reason, health.Message),
             (_, _, false, _) => (false, acl.Reason, acl.Message),

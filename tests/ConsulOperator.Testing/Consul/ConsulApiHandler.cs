@@ -269,28 +269,10 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         return Empty();
     }
 
-    private ConsulAnswer Bootstrap(JsonObject? body)
-    {
-        if (Datacenter.AclBootstrapped)
-        {
-            Datacenter.CountBootstrapCall();
-            return new ConsulAnswer(403, "Permission denied: ACL bootstrap no longer allowed (reset index: 13)");
-        }
-
-        var management = Datacenter.Policies.Values.FirstOrDefault(p => p.Name == GlobalManagement);
-        if (management is null)
-        {
-            management = new Policy("00000000-0000-0000-0000-000000000001", GlobalManagement, "");
-            Datacenter.Policies[management.Id] = management;
-            Datacenter.Tokens[AnonymousAccessor] = new Token(AnonymousAccessor, "anonymous", "Anonymous Token", [], []);
-        }
-
-        var secret = (string?)body?["BootstrapSecret"] is { Length: > 0 } given ? given : Guid.NewGuid().ToString();
-        var token = new Token(Guid.NewGuid().ToString(), secret, "Bootstrap Token (Global Management)", [management.Id], []);
-        Datacenter.Tokens[token.AccessorId] = token;
-        Datacenter.MarkBootstrapped();
-        return Ok(TokenJson(token));
-    }
+    private ConsulAnswer Bootstrap(JsonObject? body) =>
+        Datacenter.Bootstrap((string?)body?["BootstrapSecret"] is { Length: > 0 } given ? given : null) is { } token
+            ? Ok(TokenJson(token))
+            : new ConsulAnswer(403, "Permission denied: ACL bootstrap no longer allowed (reset index: 13)");
 
     private ConsulAnswer TokenSelf(string? secret) =>
         Datacenter.Tokens.Values.FirstOrDefault(t => t.SecretId == secret) is { } token ? Ok(TokenJson(token)) : new ConsulAnswer(403, "ACL not found");

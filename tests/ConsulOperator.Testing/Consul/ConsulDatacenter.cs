@@ -11,6 +11,7 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
 {
     public const string AnonymousAccessor = "00000002-0000-0000-0000-000000000002";
     public const string GlobalManagement = "global-management";
+    public const string GlobalManagementId = "00000000-0000-0000-0000-000000000001";
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, Agent> agents = [];
@@ -41,8 +42,12 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
 
     public bool AclDefaultDeny { get; set; } = true;
 
-    public bool AclBootstrapped { get; private set; }
+    public bool AclBootstrapped => Bootstraps > 0;
 
+    /// <summary>Successful ACL bootstraps: Consul allows one.</summary>
+    public int Bootstraps { get; private set; }
+
+    /// <summary>Every bootstrap request, including those refused.</summary>
     public int AclBootstrapCalls { get; private set; }
 
     public int SnapshotsTaken { get; private set; }
@@ -148,11 +153,15 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         lock (gate)
         {
             var anonymous = Authorizer(null);
-            return [.. agents.Values
-                .Where(a => a.Status == MemberStatus.Alive && anonymous.Allows("node", a.Name, write: false))
-                .SelectMany(a => a.Services.Values)
-                .Where(s => s.Name == service && s.Checks.All(c => c.Status == "passing") && anonymous.Allows("service", s.Name, write: false))
-                .Select(s => s.Address)];
+            if (!anonymous.Allows("service", service, write: false))
+            {
+                return [];
+            }
+
+            // Servers answer for the "consul" service themselves.
+            var visible = agents.Values.Where(a => a.Status == MemberStatus.Alive && anonymous.Allows("node", a.Name, write: false)).ToList();
+            var servers = service == "consul" ? visible.Where(a => a.Server).Select(a => a.Ip) : [];
+            return [.. servers, .. visible.SelectMany(a => a.Services.Values).Where(s => s.Name == service && s.Checks.All(c => c.Status == "passing")).Select(s => s.Address)];
         }
     }
 
@@ -191,13 +200,32 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
 
     internal Dictionary<string, Policy> Policies => policies;
 
-    internal void MarkBootstrapped()
+    /// <summary>
+    /// <c>PUT /v1/acl/bootstrap</c>: the management token (with the offered secret, if any), or null when bootstrapped
+    /// already. Tests call it directly to stand for someone else bootstrapping.
+    /// </summary>
+    public Token? Bootstrap(string? offeredSecret)
     {
-        AclBootstrapped = true;
-        AclBootstrapCalls++;
-    }
+        lock (gate)
+        {
+            AclBootstrapCalls++;
+            if (AclBootstrapped)
+            {
+                return null;
+            }
 
-    internal void CountBootstrapCall() => AclBootstrapCalls++;
+            if (!policies.ContainsKey(GlobalManagementId))
+            {
+                policies[GlobalManagementId] = new Policy(GlobalManagementId, GlobalManagement, "");
+                tokens[AnonymousAccessor] = new Token(AnonymousAccessor, "anonymous", "Anonymous Token", [], []);
+            }
+
+            var token = new Token(Guid.NewGuid().ToString(), offeredSecret ?? Guid.NewGuid().ToString(), "Bootstrap Token (Global Management)", [GlobalManagementId], []);
+            tokens[token.AccessorId] = token;
+            Bootstraps++;
+            return token;
+        }
+    }
 
     internal void CountSnapshot() => SnapshotsTaken++;
 

@@ -33,10 +33,10 @@ public sealed class TestConsulFleet : IAsyncDisposable
     /// <summary>The address every agent name is dialled at.</summary>
     public DnsEndPoint Address => new("127.0.0.1", server.Port);
 
-    public static async Task<TestConsulFleet> StartAsync(ObjectStore store)
+    public static async Task<TestConsulFleet> StartAsync(ObjectStore store, int port = 0)
     {
         var fleet = new TestConsulFleet(store);
-        fleet.server = await TestConsulServer.StartAsync(fleet.SiteFor);
+        fleet.server = await TestConsulServer.StartAsync(fleet.SiteFor, port);
         return fleet;
     }
 

@@ -58,12 +58,12 @@ public sealed class TestConsulServer : IAsyncDisposable
     public static Task<TestConsulServer> StartAsync(ConsulSite site) => StartAsync(_ => site);
 
     /// <param name="siteFor">The datacenter a dialled name belongs to, or null for none.</param>
-    public static async Task<TestConsulServer> StartAsync(Func<string, ConsulSite?> siteFor)
+    public static async Task<TestConsulServer> StartAsync(Func<string, ConsulSite?> siteFor, int port = 0)
     {
         var faults = new ConsulFaults();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
         {
             OnConnection = context =>
             {

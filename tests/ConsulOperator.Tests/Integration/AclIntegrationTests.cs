@@ -1,0 +1,125 @@
+using System.Text;
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Controllers;
+using ConsulOperator.Runtime;
+using ConsulOperator.Tests.Support;
+using k8s.Models;
+
+namespace ConsulOperator.Tests.Integration;
+
+/// <summary>ACL bootstrap exactly once, and the tokens a default-deny datacenter needs to work.</summary>
+public sealed class AclIntegrationTests() : IntegrationTest()
+{
+    private static readonly string[] Agents = ["consul-server-0", "consul-server-1", "consul-server-2", "consul-client-0", "consul-client-1"];
+
+    [Fact]
+    public async Task Acls_are_bootstrapped_once_and_agents_dns_and_the_operator_get_their_tokens()
+    {
+        var datacenter = Harness.Consul;
+        Harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+        var dc = datacenter.Datacenter("consul", "consul")!;
+
+        var bootstrap = Harness.Get<V1Secret>("consul-acl-bootstrap")!;
+        Assert.Equal(ConsulAcl.Done, Text(bootstrap, ConsulAcl.StateKey));
+        Assert.Equal(1, dc.Bootstraps);
+        Assert.Equal(1, dc.AclBootstrapCalls);
+
+        // Each agent holds a token for its own node identity, which lets it register itself in a default-deny datacenter.
+        foreach (var agent in Agents)
+        {
+            var token = dc.AgentToken(agent);
+            Assert.True(token is not null, $"{agent} has no agent token");
+            Assert.Equal([agent], token.NodeIdentities);
+        }
+
+        // DNS uses the anonymous token: with the DNS policy on it, consul.service.consul answers.
+        Assert.Equal(["10.0.0.10", "10.0.0.11", "10.0.0.12"], dc.ResolveService("consul"));
+
+        // The operator asks Consul with its own token, not the management one.
+        var operatorToken = Text(Harness.Get<V1Secret>("consul-acl-operator")!, ConsulAcl.TokenKey);
+        Assert.NotEqual(Text(bootstrap, ConsulAcl.TokenKey), operatorToken);
+        Assert.True(Conditions.IsTrue(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.Conditions, ClusterStatus.AclReady));
+
+        // A new operator process starts from the Secrets and never bootstraps again.
+        await Harness.StopReplicaAsync(Harness.Replicas[0]);
+        await Harness.StartReplicaAsync("replica-restarted");
+        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        cluster.Spec.Clients.Replicas = 3;
+        Harness.Update(cluster);
+        await WaitForReadyAsync(generation: 2);
+        Assert.Equal((1, 1), (dc.Bootstraps, dc.AclBootstrapCalls));
+        Assert.Equal(["consul-client-2"], dc.AgentToken("consul-client-2")!.NodeIdentities);
+    }
+
+    [Fact]
+    public async Task Without_the_dns_policy_a_default_deny_datacenter_answers_no_lookups()
+    {
+        Harness.Api.StatefulSets.LimitReady("consul", "consul-server", 0);
+        Harness.Create(Clusters.Sample());
+        var dc = await DatacenterAsync();
+        Assert.NotNull(dc.Bootstrap(null));
+
+        // Bootstrapped by hand, with nothing else set up: what a user of plain Consul sees first.
+        Harness.Api.StatefulSets.LimitReady("consul", "consul-server", null);
+        await OperatorHarness.WaitUntilAsync(() => dc.Agents.Count(a => a.Server) == 3, "three servers");
+        Assert.Empty(dc.ResolveService("consul"));
+    }
+
+    [Fact]
+    public async Task A_bootstrap_interrupted_after_consul_accepted_it_finishes_without_a_second_one()
+    {
+        Harness.Api.StatefulSets.LimitReady("consul", "consul-server", 0);
+        Harness.Create(Clusters.Sample());
+        var dc = await DatacenterAsync();
+
+        // An earlier operator stored its secret, Consul accepted it, and the operator died before writing "done".
+        var secret = Guid.NewGuid().ToString();
+        Harness.Create(AclSecret(secret, ConsulAcl.Pending));
+        Assert.NotNull(dc.Bootstrap(secret));
+
+        Harness.Api.StatefulSets.LimitReady("consul", "consul-server", null);
+        await WaitForReadyAsync();
+        var stored = Harness.Get<V1Secret>("consul-acl-bootstrap")!;
+        Assert.Equal((ConsulAcl.Done, secret), (Text(stored, ConsulAcl.StateKey), Text(stored, ConsulAcl.TokenKey)));
+        Assert.Equal(1, dc.Bootstraps);
+    }
+
+    [Fact]
+    public async Task A_cluster_bootstrapped_by_someone_else_is_degraded_with_what_to_do_and_never_bootstrapped_again()
+    {
+        Harness.Api.StatefulSets.LimitReady("consul", "consul-server", 0);
+        Harness.Create(Clusters.Sample());
+        var dc = await DatacenterAsync();
+        Assert.NotNull(dc.Bootstrap(null));
+
+        Harness.Api.StatefulSets.LimitReady("consul", "consul-server", null);
+        await OperatorHarness.WaitUntilAsync(
+            () => Conditions.Find(Harness.Get<V1Alpha1ConsulCluster>("consul")?.Status?.Conditions, Conditions.Degraded) is { Status: "True", Reason: ConsulAcl.BootstrappedElsewhere },
+            "Degraded=True (AclBootstrappedElsewhere)");
+
+        var degraded = Conditions.Find(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.Conditions, Conditions.Degraded)!;
+        Assert.Contains("never bootstraps twice", degraded.Message, StringComparison.Ordinal);
+        Assert.Contains("consul-acl-bootstrap", degraded.Message, StringComparison.Ordinal);
+        Assert.Contains(ConsulAcl.BootstrappedElsewhere, Harness.List("v1", "Event").Select(e => (string?)e["reason"]));
+        Assert.Equal(ConsulAcl.Pending, Text(Harness.Get<V1Secret>("consul-acl-bootstrap")!, ConsulAcl.StateKey));
+        Assert.Equal(1, dc.Bootstraps);
+    }
+
+    // The simulated datacenter exists once the operator has written the cluster's CA.
+    private async Task<ConsulOperator.Testing.Consul.ConsulDatacenter> DatacenterAsync()
+    {
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Secret>("consul-ca") is not null, "the CA Secret");
+        return Harness.Consul.Datacenter("consul", "consul")!;
+    }
+
+    private static V1Secret AclSecret(string token, string state) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Secret",
+        Metadata = new V1ObjectMeta { Name = "consul-acl-bootstrap", NamespaceProperty = "consul" },
+        Data = new Dictionary<string, byte[]> { [ConsulAcl.TokenKey] = Encoding.UTF8.GetBytes(token), [ConsulAcl.StateKey] = Encoding.UTF8.GetBytes(state) },
+    };
+
+    private static string? Text(V1Secret secret, string key) => secret.Data.TryGetValue(key, out var value) ? Encoding.UTF8.GetString(value) : null;
+}
