@@ -16,6 +16,8 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1Alpha1ConsulCluster> Clusters { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulCluster"), time);
 
+    public Informer<V1Alpha1ConsulService> ConsulServices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulService"), time);
+
     public Informer<V1Secret> Secrets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Secret"), time);
 
     public Informer<V1ConfigMap> ConfigMaps { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.ConfigMap"), time);
@@ -32,20 +34,31 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public string DnsNamespace => dnsNamespace;
 
     public Task RunAsync(CancellationToken cancel) => Task.WhenAll(
-        Clusters.RunAsync(cancel), Secrets.RunAsync(cancel), ConfigMaps.RunAsync(cancel), Services.RunAsync(cancel),
+        Clusters.RunAsync(cancel), ConsulServices.RunAsync(cancel), Secrets.RunAsync(cancel), ConfigMaps.RunAsync(cancel), Services.RunAsync(cancel),
         StatefulSets.RunAsync(cancel), DisruptionBudgets.RunAsync(cancel), DnsConfigMaps.RunAsync(cancel));
 
     public Task WaitForSyncAsync(CancellationToken cancel) => Task.WhenAll(
-        Clusters.WaitForSyncAsync(cancel), Secrets.WaitForSyncAsync(cancel), ConfigMaps.WaitForSyncAsync(cancel), Services.WaitForSyncAsync(cancel),
+        Clusters.WaitForSyncAsync(cancel), ConsulServices.WaitForSyncAsync(cancel), Secrets.WaitForSyncAsync(cancel), ConfigMaps.WaitForSyncAsync(cancel), Services.WaitForSyncAsync(cancel),
         StatefulSets.WaitForSyncAsync(cancel), DisruptionBudgets.WaitForSyncAsync(cancel), DnsConfigMaps.WaitForSyncAsync(cancel));
 
-    public bool HasSynced => Clusters.HasSynced && Secrets.HasSynced && ConfigMaps.HasSynced && Services.HasSynced
+    public bool HasSynced => Clusters.HasSynced && ConsulServices.HasSynced && Secrets.HasSynced && ConfigMaps.HasSynced && Services.HasSynced
         && StatefulSets.HasSynced && DisruptionBudgets.HasSynced && DnsConfigMaps.HasSynced;
 
-    /// <summary>Routes every change to the key of the ConsulCluster it concerns.</summary>
-    public void Subscribe(Action<string> enqueue)
+    /// <summary>
+    /// Routes every change to the key of the ConsulCluster it concerns, and to the ConsulServices that reference a
+    /// cluster whenever it changes (so a service registers the moment its cluster is ready).
+    /// </summary>
+    public void Subscribe(Action<string> enqueue, Action<string> enqueueService)
     {
-        Clusters.Changed += c => enqueue(Controller.Key(c.Metadata.NamespaceProperty, c.Metadata.Name));
+        Clusters.Changed += c =>
+        {
+            enqueue(Controller.Key(c.Metadata.NamespaceProperty, c.Metadata.Name));
+            foreach (var service in ServicesOf(c.Metadata.NamespaceProperty, c.Metadata.Name))
+            {
+                enqueueService(Controller.Key(service.Metadata.NamespaceProperty, service.Metadata.Name));
+            }
+        };
+        ConsulServices.Changed += s => enqueueService(Controller.Key(s.Metadata.NamespaceProperty, s.Metadata.Name));
         Secrets.Changed += o => EnqueueOwner(o, enqueue);
         ConfigMaps.Changed += o => EnqueueOwner(o, enqueue);
         Services.Changed += o => EnqueueOwner(o, enqueue);
@@ -61,6 +74,9 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
             }
         };
     }
+
+    public IEnumerable<V1Alpha1ConsulService> ServicesOf(string? ns, string cluster) =>
+        ConsulServices.List(ns).Where(s => s.Spec.ClusterRef.Name == cluster);
 
     private static void EnqueueOwner(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
     {

@@ -14,6 +14,18 @@ public static class ServiceRegistration
     /// <summary>Unique per agent and stable across renames of the Consul service, so that an update replaces the old registration.</summary>
     public static string ServiceId(V1Alpha1ConsulService service) => $"k8s-{service.Metadata.NamespaceProperty ?? "default"}-{service.Metadata.Name}";
 
+    /// <summary>
+    /// The agent that holds the registration: a client agent when the clients have certificates from our CA (so the
+    /// operator can verify them), else a server; spread by a stable hash of the service ID so one agent is not the home of all.
+    /// </summary>
+    public static (string Component, int Ordinal) AgentFor(ConsulClusterSpec cluster, V1Alpha1ConsulService service)
+    {
+        var onClients = KeyMaterialSecrets.ClientsHaveOwnCertificates(cluster);
+        var agents = onClients ? cluster.Clients.Replicas : cluster.Servers.Replicas;
+        var hash = BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ServiceId(service))), 0);
+        return (onClients ? Components.Client : Components.Server, (int)(hash % (uint)agents));
+    }
+
     public static JsonObject Build(V1Alpha1ConsulService service)
     {
         var spec = service.Spec;

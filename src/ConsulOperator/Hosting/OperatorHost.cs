@@ -48,10 +48,9 @@ public static class OperatorHost
         services.AddSingleton(s => new ConsulConnections(consulEndpoints ?? ConsulEndpointsFor(options), ConsulRetry.Default, s.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ConsulAcl>();
         services.AddSingleton<ConsulClusterReconciler>();
-        services.AddSingleton(s => new Controller(
-            s.GetRequiredService<ConsulClusterReconciler>(),
-            new WorkQueue(s.GetRequiredService<TimeProvider>(), TimeSpan.FromMilliseconds(200), TimeSpan.FromMinutes(5)),
-            options.Workers, s.GetRequiredService<OperatorMetrics>(), s.GetRequiredService<ILogger<Controller>>()));
+        services.AddSingleton<ConsulServiceReconciler>();
+        services.AddKeyedSingleton<Controller>(ConsulClusterKey, (s, _) => ControllerFor(s, s.GetRequiredService<ConsulClusterReconciler>(), options.Workers));
+        services.AddKeyedSingleton<Controller>(ConsulServiceKey, (s, _) => ControllerFor(s, s.GetRequiredService<ConsulServiceReconciler>(), options.Workers));
         if (options.LeaderElection)
         {
             services.AddSingleton(s => new LeaderElector(
@@ -60,7 +59,8 @@ public static class OperatorHost
         }
 
         services.AddHostedService(s => new OperatorService(
-            s.GetRequiredService<OperatorCaches>(), s.GetRequiredService<Controller>(), s.GetService<LeaderElector>(), s.GetRequiredService<ILogger<OperatorService>>()));
+            s.GetRequiredService<OperatorCaches>(), s.GetRequiredKeyedService<Controller>(ConsulClusterKey), s.GetRequiredKeyedService<Controller>(ConsulServiceKey),
+            s.GetService<LeaderElector>(), s.GetRequiredService<ILogger<OperatorService>>()));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(OperatorMetrics.MeterName, "System.Runtime").AddPrometheusExporter());
 
         var app = builder.Build();
@@ -69,6 +69,14 @@ public static class OperatorHost
         app.MapGet("/readyz", (OperatorCaches caches) => caches.HasSynced ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
         return app;
     }
+
+    private const string ConsulClusterKey = "consulcluster";
+    private const string ConsulServiceKey = "consulservice";
+
+    private static Controller ControllerFor(IServiceProvider services, IReconciler reconciler, int workers) => new(
+        reconciler,
+        new WorkQueue(services.GetRequiredService<TimeProvider>(), TimeSpan.FromMilliseconds(200), TimeSpan.FromMinutes(5)),
+        workers, services.GetRequiredService<OperatorMetrics>(), services.GetRequiredService<ILogger<Controller>>());
 
     private static ConsulEndpoints ConsulEndpointsFor(OperatorOptions options)
     {

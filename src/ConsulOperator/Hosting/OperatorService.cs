@@ -9,11 +9,11 @@ namespace ConsulOperator.Hosting;
 /// Starts the informers on every replica (a standby keeps its cache warm for a fast takeover) and runs the
 /// controllers only while this replica leads.
 /// </summary>
-public sealed class OperatorService(OperatorCaches caches, Controller controller, LeaderElector? elector, ILogger<OperatorService> logger) : BackgroundService
+public sealed class OperatorService(OperatorCaches caches, Controller clusters, Controller services, LeaderElector? elector, ILogger<OperatorService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        caches.Subscribe(controller.Queue.Add);
+        caches.Subscribe(clusters.Queue.Add, services.Queue.Add);
         var informers = caches.RunAsync(stoppingToken);
         try
         {
@@ -36,14 +36,19 @@ public sealed class OperatorService(OperatorCaches caches, Controller controller
         await informers.ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    // A new leader looks at every cluster once, whatever it missed while it was not leading.
+    // A new leader looks at every object once, whatever it missed while it was not leading.
     private Task LeadAsync(CancellationToken cancel)
     {
         foreach (var cluster in caches.Clusters.List())
         {
-            controller.Queue.Add(Controller.Key(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name));
+            clusters.Queue.Add(Controller.Key(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name));
         }
 
-        return controller.RunAsync(cancel);
+        foreach (var service in caches.ConsulServices.List())
+        {
+            services.Queue.Add(Controller.Key(service.Metadata.NamespaceProperty, service.Metadata.Name));
+        }
+
+        return Task.WhenAll(clusters.RunAsync(cancel), services.RunAsync(cancel));
     }
 }

@@ -1,0 +1,194 @@
+using System.Text;
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
+using ConsulOperator.Desired;
+using ConsulOperator.Hosting;
+using ConsulOperator.Runtime;
+using k8s;
+using Microsoft.Extensions.Logging;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>
+/// Keeps a ConsulService registered on one agent of its cluster: registers when the cluster can take it, re-registers
+/// when the spec changes or Consul lost it (an agent restarted), deregisters before the object goes (finalizer).
+/// </summary>
+public sealed class ConsulServiceReconciler(
+    KubeApi api, OperatorCaches caches, ConsulConnections consul, ParsedSecrets parsed, EventRecorder events, OperatorOptions options, TimeProvider time,
+    ILogger<ConsulServiceReconciler> logger) : IReconciler
+{
+    /// <summary>Held while the service may be registered in Consul, which Kubernetes garbage collection cannot reach.</summary>
+    public const string RegistrationFinalizer = "consul.operator.dev/registration";
+
+    public string Name => "consulservice";
+
+    public async Task<ReconcileResult> ReconcileAsync(string ns, string name, CancellationToken cancel)
+    {
+        var service = caches.ConsulServices.Find(ns, name);
+        if (service is null)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var cluster = caches.Clusters.Find(ns, service.Spec.ClusterRef.Name);
+        if (service.Metadata.DeletionTimestamp is not null)
+        {
+            await ReleaseAsync(service, cluster, cancel);
+            return ReconcileResult.Done;
+        }
+
+        var problems = ConsulServiceValidator.Validate(service);
+        if (problems.Count > 0)
+        {
+            var message = string.Join("; ", problems);
+            await events.RecordAsync(service, EventRecorder.Warning, "InvalidSpec", message, cancel);
+            await WriteStatusAsync(service, ServiceStatus.NotRegistered(service, "InvalidSpec", message, degraded: true, time.GetUtcNow()), cancel);
+            return ReconcileResult.Done;
+        }
+
+        var (client, waiting) = ClientFor(service, cluster);
+        if (client is null)
+        {
+            // The cluster's own changes requeue this service, so there is nothing to poll for.
+            await WriteStatusAsync(service, ServiceStatus.NotRegistered(service, waiting.Reason, waiting.Message, degraded: false, time.GetUtcNow()), cancel);
+            return ReconcileResult.Done;
+        }
+
+        service = await EnsureFinalizerAsync(service, cancel);
+        var names = KeyMaterialSecrets.NamesOf(cluster!);
+        var (component, ordinal) = ServiceRegistration.AgentFor(cluster!.Spec, service);
+        var agentName = names.Pod(component, ordinal);
+        var agent = ConsulEndpoints.Agent(names, component, ordinal);
+        var id = ServiceRegistration.ServiceId(service);
+        try
+        {
+            if (service.Status?.RegisteredOn is { } previous && previous != agentName)
+            {
+                await DeregisterAsync(client, names, previous, id, cancel);
+            }
+
+            var held = await client.AgentServicesAsync(agent, cancel);
+            var current = service.Status?.Registered == true && service.Status.ObservedGeneration == service.Metadata.Generation && service.Status.RegisteredOn == agentName;
+            if (!held.ContainsKey(id) || !current)
+            {
+                await client.RegisterServiceAsync(agent, ServiceRegistration.Build(service), cancel);
+                var why = held.ContainsKey(id) ? "updated" : current ? "re-registered after Consul lost it" : "registered";
+                logger.LogInformation("ConsulService {Namespace}/{Name} {Why} on {Agent}", ns, name, why, agentName);
+                await events.RecordAsync(service, EventRecorder.Normal, "Registered", $"{ServiceRegistration.ServiceName(service)} {why} on agent {agentName}", cancel);
+            }
+
+            var health = ServiceStatus.Health(await client.ServiceHealthAsync(ServiceRegistration.ServiceName(service), cancel), id);
+            await WriteStatusAsync(service, ServiceStatus.RegisteredOn(service, agentName, health, time.GetUtcNow()), cancel);
+        }
+        catch (ConsulApiException e)
+        {
+            await events.RecordAsync(service, EventRecorder.Warning, "RegistrationFailed", e.Message, cancel);
+            await WriteStatusAsync(service, ServiceStatus.NotRegistered(service, "RegistrationFailed", e.Message, degraded: true, time.GetUtcNow()), cancel);
+            return ReconcileResult.After(TimeSpan.FromSeconds(5));
+        }
+
+        // Consul forgets registrations when an agent loses its state, and checks change: look again.
+        return ReconcileResult.After(options.ConsulPollInterval);
+    }
+
+    // A client for the service's cluster, or why there is none yet.
+    private (ConsulClient? Client, (string Reason, string Message) Waiting) ClientFor(V1Alpha1ConsulService service, V1Alpha1ConsulCluster? cluster)
+    {
+        var ns = service.Metadata.NamespaceProperty;
+        var reference = $"ConsulCluster {ns}/{service.Spec.ClusterRef.Name}";
+        if (cluster is null)
+        {
+            return (null, ("ClusterNotFound", $"{reference} does not exist; the service is registered as soon as it does"));
+        }
+
+        var conditions = cluster.Status?.Conditions;
+        if (!Conditions.IsTrue(conditions, ClusterStatus.ConsulHealthy) || !Conditions.IsTrue(conditions, ClusterStatus.AclReady))
+        {
+            var why = Conditions.Find(conditions, ClusterStatus.ConsulHealthy) is { Status: not "True" } health ? $"{health.Reason}: {health.Message}"
+                : Conditions.Find(conditions, ClusterStatus.AclReady) is { } acl ? $"{acl.Reason}: {acl.Message}" : "not observed yet";
+            return (null, ("ClusterNotReady", $"{reference} is not ready ({why}); the service is registered as soon as it is"));
+        }
+
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var material = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns), parsed);
+        var cli = material.Leaves.GetValueOrDefault(names.CliSecret)?.Certificate;
+        string? token = null;
+        if (cluster.Spec.Acl.Enabled && caches.Secrets.Find(ns, names.AclOperatorSecret)?.Data?.TryGetValue(ConsulAcl.TokenKey, out var secret) == true)
+        {
+            token = Encoding.UTF8.GetString(secret);
+        }
+
+        if (material.Ca is null || cli is null || (cluster.Spec.Acl.Enabled && token is null))
+        {
+            return (null, ("ClusterNotReady", $"{reference} has no CA, CLI certificate or operator token yet"));
+        }
+
+        return (consul.For(names, cluster.Spec.Datacenter, cluster.Spec.Domain, material.Ca, cli, token), default);
+    }
+
+    private async Task ReleaseAsync(V1Alpha1ConsulService service, V1Alpha1ConsulCluster? cluster, CancellationToken cancel)
+    {
+        if (service.Metadata.Finalizers?.Contains(RegistrationFinalizer) != true)
+        {
+            return;
+        }
+
+        // With the cluster gone (or going) there is no Consul left to hold the registration.
+        if (cluster is not null && cluster.Metadata.DeletionTimestamp is null && service.Status?.RegisteredOn is { } agentName)
+        {
+            var (client, waiting) = ClientFor(service, cluster);
+            if (client is null)
+            {
+                throw new InvalidOperationException($"cannot deregister {ServiceRegistration.ServiceId(service)} from {agentName} yet: {waiting.Message}");
+            }
+
+            await DeregisterAsync(client, KeyMaterialSecrets.NamesOf(cluster), agentName, ServiceRegistration.ServiceId(service), cancel);
+            await events.RecordAsync(service, EventRecorder.Normal, "Deregistered", $"{ServiceRegistration.ServiceName(service)} deregistered from agent {agentName}", cancel);
+        }
+
+        var copy = Copy(service);
+        copy.Metadata.Finalizers = [.. service.Metadata.Finalizers.Where(f => f != RegistrationFinalizer)];
+        await api.ReplaceAsync(copy, cancel);
+    }
+
+    // An agent that is gone (scaled away) took its registrations with it; 404 means it no longer holds this one.
+    private static async Task DeregisterAsync(ConsulClient client, Names names, string agentName, string serviceId, CancellationToken cancel)
+    {
+        var component = agentName.StartsWith($"{names.Servers}-", StringComparison.Ordinal) ? Components.Server : Components.Client;
+        var ordinal = int.Parse(agentName[(agentName.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            await client.DeregisterServiceAsync(ConsulEndpoints.Agent(names, component, ordinal), serviceId, cancel);
+        }
+        catch (ConsulApiException e) when (e.StatusCode is null)
+        {
+            // Nobody answers at that pod's name any more.
+        }
+    }
+
+    private async Task<V1Alpha1ConsulService> EnsureFinalizerAsync(V1Alpha1ConsulService service, CancellationToken cancel)
+    {
+        if (service.Metadata.Finalizers?.Contains(RegistrationFinalizer) == true)
+        {
+            return service;
+        }
+
+        var copy = Copy(service);
+        copy.Metadata.Finalizers = [.. service.Metadata.Finalizers ?? [], RegistrationFinalizer];
+        return await api.ReplaceAsync(copy, cancel);
+    }
+
+    private async Task WriteStatusAsync(V1Alpha1ConsulService service, ConsulServiceStatus status, CancellationToken cancel)
+    {
+        if (service.Status is not null && KubernetesJson.Serialize(status) == KubernetesJson.Serialize(service.Status))
+        {
+            return;
+        }
+
+        var copy = Copy(service);
+        copy.Status = status;
+        await api.ReplaceStatusAsync(copy, cancel);
+    }
+
+    private static V1Alpha1ConsulService Copy(V1Alpha1ConsulService service) => KubernetesJson.Deserialize<V1Alpha1ConsulService>(KubernetesJson.Serialize(service));
+}

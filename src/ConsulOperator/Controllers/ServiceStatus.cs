@@ -1,0 +1,41 @@
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
+using ConsulOperator.Runtime;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>The status a ConsulService shows: pure, from what the reconcile found.</summary>
+public static class ServiceStatus
+{
+    public const string Registered = "Registered";
+
+    /// <summary>
+    /// Worst of the checks that decide whether DNS answers with the instance: its own and its node's (serfHealth),
+    /// critical over warning over passing; passing when there are none.
+    /// </summary>
+    public static string Health(IEnumerable<ServiceEntry> entries, string serviceId)
+    {
+        var statuses = entries.Where(e => e.Service.ID == serviceId).SelectMany(e => e.Checks).Where(c => c.ServiceID == serviceId || c.ServiceID.Length == 0).Select(c => c.Status).ToList();
+        return statuses.Contains("critical") ? "critical" : statuses.Contains("warning") ? "warning" : "passing";
+    }
+
+    public static ConsulServiceStatus RegisteredOn(V1Alpha1ConsulService service, string agent, string health, DateTimeOffset now)
+    {
+        var generation = service.Metadata.Generation;
+        var message = $"registered on agent {agent}; checks {health}";
+        var conditions = Conditions.Set(service.Status?.Conditions, Registered, true, "Registered", message, generation, now);
+        conditions = Conditions.Set(conditions, Conditions.Ready, true, "Registered", message, generation, now);
+        conditions = Conditions.Set(conditions, Conditions.Degraded, false, "AsExpected", "no problem found", generation, now);
+        return new ConsulServiceStatus { ObservedGeneration = generation, Conditions = conditions, Registered = true, RegisteredOn = agent, Health = health };
+    }
+
+    /// <summary>Not registered (yet): why, and whether it is a problem with the ConsulService itself (degraded) or a wait.</summary>
+    public static ConsulServiceStatus NotRegistered(V1Alpha1ConsulService service, string reason, string message, bool degraded, DateTimeOffset now)
+    {
+        var generation = service.Metadata.Generation;
+        var conditions = Conditions.Set(service.Status?.Conditions, Registered, false, reason, message, generation, now);
+        conditions = Conditions.Set(conditions, Conditions.Ready, false, reason, message, generation, now);
+        conditions = Conditions.Set(conditions, Conditions.Degraded, degraded, degraded ? reason : "AsExpected", degraded ? message : "no problem found", generation, now);
+        return new ConsulServiceStatus { ObservedGeneration = generation, Conditions = conditions, Registered = false, RegisteredOn = service.Status?.RegisteredOn, Health = null };
+    }
+}
