@@ -16,14 +16,14 @@ public static class ClusterStatus
 
     public static ConsulClusterStatus Observe(
         V1Alpha1ConsulCluster cluster, KeyMaterial material, int bootstrapExpect, V1StatefulSet? servers, V1StatefulSet? clients,
-        string? dnsIp, DnsOutcome dns, ConsulObservation consul, AclOutcome acl, DateTimeOffset now)
+        string? dnsIp, DnsOutcome dns, ConsulObservation consul, AclOutcome acl, string? serverScaling, DateTimeOffset now)
     {
         var spec = cluster.Spec;
         var generation = cluster.Metadata.Generation;
         var (serversReady, readyServers) = Rollout(servers, spec.Servers.Replicas);
         var (clientsReady, readyClients) = spec.Clients.Replicas == 0 ? (true, 0) : Rollout(clients, spec.Clients.Replicas);
-        var podsReady = serversReady && clientsReady;
-        var pods = $"{readyServers}/{spec.Servers.Replicas} servers and {readyClients}/{spec.Clients.Replicas} clients ready";
+        var podsReady = serversReady && clientsReady && serverScaling is null;
+        var pods = $"{readyServers}/{spec.Servers.Replicas} servers and {readyClients}/{spec.Clients.Replicas} clients ready{(serverScaling is null ? "" : $"; {serverScaling}")}";
         var firstLeafExpiry = material.Leaves.Values.Min(l => l.NotAfter);
 
         var conditions = cluster.Status?.Conditions;

@@ -69,10 +69,10 @@ public sealed class ConsulClusterReconciler(
             await events.RecordAsync(cluster, EventRecorder.Normal, $"Certificate{group.Key}", string.Join("; ", group.Select(c => $"{c.Subject}: {c.Message}")), cancel);
         }
 
-        var (observation, aclOutcome) = await AskConsulAsync(cluster, plan.Material, cancel);
+        var (observation, aclOutcome, consulClient) = await AskConsulAsync(cluster, plan.Material, cancel);
         var bootstrapExpect = DesiredState.BootstrapExpect(cluster);
         var desired = DesiredState.Build(cluster, plan.Material, bootstrapExpect);
-        StepServerScaleDown(cluster, desired);
+        var scaling = await StepServerScalingAsync(cluster, desired, observation, consulClient, cancel);
         var applied = new List<(ApplyOutcome Outcome, string Object)>();
         foreach (var item in desired)
         {
@@ -104,7 +104,7 @@ public sealed class ConsulClusterReconciler(
 
         var status = ClusterStatus.Observe(
             cluster, plan.Material, bootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
-            observation, aclOutcome, time.GetUtcNow());
+            observation, aclOutcome, scaling, time.GetUtcNow());
         await WriteStatusAsync(cluster, status, cancel);
         metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
         metrics.CertificateExpiry(ns, name, "ca", plan.Material.Ca.NotAfter);
@@ -122,13 +122,13 @@ public sealed class ConsulClusterReconciler(
     private static readonly TimeSpan UnhealthyPollInterval = TimeSpan.FromSeconds(5);
 
     // Once a server pod is ready there is someone to ask: keep the ACLs set up, then see what Consul sees.
-    private async Task<(ConsulObservation Observation, AclOutcome Acl)> AskConsulAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, CancellationToken cancel)
+    private async Task<(ConsulObservation Observation, AclOutcome Acl, ConsulClient? Client)> AskConsulAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, CancellationToken cancel)
     {
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var spec = cluster.Spec;
         if ((caches.StatefulSets.Find(names.Namespace, names.Servers)?.Status?.ReadyReplicas ?? 0) == 0)
         {
-            return (ConsulObservation.NotAsked, spec.Acl.Enabled ? new AclOutcome(false, "WaitingForServers", "no server pod is ready to ask") : AclOutcome.Disabled);
+            return (ConsulObservation.NotAsked, spec.Acl.Enabled ? new AclOutcome(false, "WaitingForServers", "no server pod is ready to ask") : AclOutcome.Disabled, null);
         }
 
         var anonymous = consul.For(names, spec.Datacenter, spec.Domain, material.Ca, material.Leaves[names.CliSecret], null);
@@ -139,7 +139,7 @@ public sealed class ConsulClusterReconciler(
         }
         catch (ConsulApiException e)
         {
-            return (ConsulObservation.Unreachable(e.Message), new AclOutcome(false, "ConsulUnreachable", e.Message));
+            return (ConsulObservation.Unreachable(e.Message), new AclOutcome(false, "ConsulUnreachable", e.Message), null);
         }
 
         var client = aclOutcome.OperatorToken is null ? anonymous : anonymous.WithToken(aclOutcome.OperatorToken);
@@ -157,21 +157,31 @@ public sealed class ConsulClusterReconciler(
             }
         }
 
-        return (observation, aclOutcome);
+        return (observation, aclOutcome, client);
     }
 
-    // Servers leave one at a time: scaling 5 to 3 in one step could take two voters away before raft has let go of either.
-    private void StepServerScaleDown(V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired)
+    // Servers come and go one at a time, each step only with a leader and every server a healthy voter.
+    private async Task<string?> StepServerScalingAsync(
+        V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, ConsulObservation observation, ConsulClient? client, CancellationToken cancel)
     {
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var live = caches.StatefulSets.Find(cluster.Metadata.NamespaceProperty, names.Servers);
-        var wanted = desired.OfType<V1StatefulSet>().Single(s => s.Metadata.Name == names.Servers);
-        if (live?.Spec?.Replicas is { } current && current > wanted.Spec.Replicas)
+        var settled = live?.Status?.ReadyReplicas == live?.Spec?.Replicas && live?.Status?.ObservedGeneration >= live?.Metadata.Generation;
+        var step = ServerScalingStep.Decide(live?.Spec?.Replicas, cluster.Spec.Servers.Replicas, settled, observation, names);
+        if (step.DeadPeer is { } dead && client is not null)
         {
-            var settled = live.Status?.ReadyReplicas == current && live.Status?.ObservedGeneration >= live.Metadata.Generation;
-            wanted.Spec.Replicas = settled ? current - 1 : current;
+            await client.RemoveRaftPeerAsync(dead.ID, cancel);
+            await events.RecordAsync(cluster, EventRecorder.Normal, "RaftPeerRemoved", $"removed {dead.Node} ({dead.Address}), whose pod is gone, from raft", cancel);
+        }
+
+        var wanted = desired.OfType<V1StatefulSet>().Single(s => s.Metadata.Name == names.Servers);
+        if (wanted.Spec.Replicas != step.Replicas)
+        {
+            wanted.Spec.Replicas = step.Replicas;
             wanted.Metadata.Annotations[Labels.SpecHashAnnotation] = DesiredState.SpecHash(wanted);
         }
+
+        return step.Waiting;
     }
 
     private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> item, CancellationToken cancel) => item switch

@@ -46,6 +46,14 @@ public sealed class TestConsulFleet : IAsyncDisposable
     /// <summary>The cluster's simulated datacenter, set up if it was not yet; null while the cluster has no CA to serve with.</summary>
     public ConsulDatacenter? Datacenter(string ns, string cluster) => Site(ns, cluster)?.Datacenter;
 
+    /// <summary>The cluster's raft leader as of the pods Kubernetes reports right now (agents otherwise catch up on the next request).</summary>
+    public string? CurrentLeader(string ns, string cluster)
+    {
+        var site = Site(ns, cluster);
+        site?.Refresh?.Invoke();
+        return site?.Datacenter.Leader;
+    }
+
     public ValueTask DisposeAsync() => server.DisposeAsync();
 
     // consul-server-0.consul-server.ns.svc.cluster.local, consul-server.ns.svc.cluster.local → (ns, consul)

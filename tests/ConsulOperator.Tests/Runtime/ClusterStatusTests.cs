@@ -19,7 +19,7 @@ public class ClusterStatusTests
         var cluster = Clusters.Default();
         var material = Clusters.KeyMaterialFor(cluster);
 
-        var status = ClusterStatus.Observe(cluster, material, 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, Now);
+        var status = ClusterStatus.Observe(cluster, material, 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, null, Now);
 
         Assert.True(Conditions.IsTrue(status.Conditions, Conditions.Ready));
         Assert.False(Conditions.IsTrue(status.Conditions, Conditions.Progressing));
@@ -34,7 +34,7 @@ public class ClusterStatusTests
         var stale = Set(3, 3);
         stale.Metadata.Generation = 2;
 
-        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, stale, Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, Now);
+        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, stale, Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, null, Now);
 
         Assert.Equal("PodsNotReady", Conditions.Find(status.Conditions, Conditions.Ready)!.Reason);
         Assert.True(Conditions.IsTrue(status.Conditions, Conditions.Progressing));
@@ -45,7 +45,7 @@ public class ClusterStatusTests
     {
         var cluster = Clusters.Default();
 
-        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", new DnsOutcome(false, "DnsConflict", "taken"), Healthy, AclOk, Now);
+        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", new DnsOutcome(false, "DnsConflict", "taken"), Healthy, AclOk, null, Now);
 
         Assert.Equal(("False", "DnsConflict"), (Conditions.Find(status.Conditions, Conditions.Ready)!.Status, Conditions.Find(status.Conditions, Conditions.Ready)!.Reason));
         Assert.Equal("False", Conditions.Find(status.Conditions, ClusterStatus.DnsReady)!.Status);
@@ -56,7 +56,7 @@ public class ClusterStatusTests
     {
         var cluster = Clusters.Default();
         cluster.Metadata.Generation = 4;
-        cluster.Status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, Now);
+        cluster.Status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, null, Now);
 
         var refused = ClusterStatus.Refused(cluster, "InvalidSpec", "spec.servers.replicas: 4 is even", Now.AddMinutes(1));
 
@@ -70,7 +70,7 @@ public class ClusterStatusTests
     public void Ready_and_consul_healthy_report_the_leader_and_raft_as_consul_sees_them()
     {
         var cluster = Clusters.Default();
-        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, Now);
+        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, AclOk, null, Now);
 
         Assert.Equal("consul-server-0", status.Leader);
         Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], status.RaftPeers);
@@ -92,7 +92,7 @@ public class ClusterStatusTests
     public void With_all_pods_ready_what_consul_says_decides_ready_and_degraded(string reason, ConsulObservation consul)
     {
         var cluster = Clusters.Default();
-        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, consul, AclOk, Now);
+        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, consul, AclOk, null, Now);
 
         Assert.Equal(("False", reason), (Conditions.Find(status.Conditions, Conditions.Ready)!.Status, Conditions.Find(status.Conditions, Conditions.Ready)!.Reason));
         Assert.Equal(("True", reason), (Conditions.Find(status.Conditions, Conditions.Degraded)!.Status, Conditions.Find(status.Conditions, Conditions.Degraded)!.Reason));
@@ -103,7 +103,7 @@ public class ClusterStatusTests
     public void Pods_still_starting_are_progress_not_degradation_even_without_a_leader()
     {
         var cluster = Clusters.Default();
-        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 1), Set(2, 2), "10.96.0.10", DnsOk, Healthy with { LeaderAddress = null }, AclOk, Now);
+        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 1), Set(2, 2), "10.96.0.10", DnsOk, Healthy with { LeaderAddress = null }, AclOk, null, Now);
 
         Assert.False(Conditions.IsTrue(status.Conditions, Conditions.Degraded));
         Assert.True(Conditions.IsTrue(status.Conditions, Conditions.Progressing));
@@ -115,7 +115,7 @@ public class ClusterStatusTests
     {
         var cluster = Clusters.Default();
         var blocked = new AclOutcome(false, ConsulAcl.BootstrappedElsewhere, "never bootstraps twice; put the SecretID of a management token under key 'token'");
-        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, blocked, Now);
+        var status = ClusterStatus.Observe(cluster, Clusters.KeyMaterialFor(cluster), 3, Set(3, 3), Set(2, 2), "10.96.0.10", DnsOk, Healthy, blocked, null, Now);
 
         Assert.Equal(ConsulAcl.BootstrappedElsewhere, Conditions.Find(status.Conditions, Conditions.Degraded)!.Reason);
         Assert.Equal(ConsulAcl.BootstrappedElsewhere, Conditions.Find(status.Conditions, Conditions.Ready)!.Reason);

@@ -1,0 +1,55 @@
+using ConsulOperator.Consul;
+using ConsulOperator.Desired;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>
+/// The server count to run now, and what must happen first. Servers are added and removed one at a time, and only while
+/// raft has a leader and every server is a healthy voter, so no step can cost quorum. A removed server leaves raft as
+/// its pod stops (leave_on_terminate); one that was killed instead is taken out of raft before the next step.
+/// </summary>
+public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer? DeadPeer)
+{
+    /// <param name="live">Server replicas of the live StatefulSet; null before it exists (first bootstrap starts them all).</param>
+    /// <param name="wanted">spec.servers.replicas.</param>
+    /// <param name="settled">The StatefulSet controller has seen its spec and every pod is ready.</param>
+    /// <param name="consul">What Consul says now.</param>
+    /// <param name="names">The cluster's names, to tell which raft peer is which pod.</param>
+    public static ServerScalingStep Decide(int? live, int wanted, bool settled, ConsulObservation consul, Names names)
+    {
+        if (live is not { } current || current == wanted && DeadPeerOf(current, consul, names) is null)
+        {
+            return new ServerScalingStep(wanted, null, null);
+        }
+
+        if (DeadPeerOf(current, consul, names) is { } dead)
+        {
+            return consul.Leader is null
+                ? new ServerScalingStep(current, $"{dead.Node} is gone but still a raft peer; waiting for a leader to remove it", null)
+                : new ServerScalingStep(current, $"removing {dead.Node}, which is gone, from raft", dead);
+        }
+
+        var direction = wanted < current ? $"scaling servers down from {current} to {wanted}" : $"scaling servers up from {current} to {wanted}";
+        if (!settled)
+        {
+            return new ServerScalingStep(current, $"{direction}: waiting for all {current} server pods to be ready", null);
+        }
+
+        var (healthy, _, why) = ClusterStatus.AssessConsul(current, consul);
+        if (!healthy)
+        {
+            return new ServerScalingStep(current, $"{direction}: waiting until every server is a healthy voter ({why})", null);
+        }
+
+        return new ServerScalingStep(wanted < current ? current - 1 : current + 1, null, null);
+    }
+
+    // A raft peer whose pod is beyond the StatefulSet's replicas and no longer alive: removed, but never left raft.
+    private static RaftServer? DeadPeerOf(int replicas, ConsulObservation consul, Names names) =>
+        consul.Raft.Servers.FirstOrDefault(s =>
+            Ordinal(s.Node, names) >= replicas
+            && consul.Autopilot?.Servers.FirstOrDefault(h => h.ID == s.ID) is not { SerfStatus: "alive" });
+
+    private static int Ordinal(string node, Names names) =>
+        node.StartsWith($"{names.Servers}-", StringComparison.Ordinal) && int.TryParse(node[(names.Servers.Length + 1)..], out var ordinal) ? ordinal : -1;
+}

@@ -1,0 +1,181 @@
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Runtime;
+using ConsulOperator.Testing.Consul;
+using ConsulOperator.Testing.KubeApi;
+using ConsulOperator.Tests.Support;
+
+namespace ConsulOperator.Tests.Integration;
+
+/// <summary>Servers added and removed one at a time, never without a leader, through the operator and the simulated raft.</summary>
+public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 2)
+{
+    [Fact]
+    public async Task Killed_servers_are_taken_out_of_raft_and_quorum_holds_at_every_moment()
+    {
+        var dc = await FiveServersAsync();
+        dc.LeaveOnTerminate = false;
+        var steps = RecordServerReplicas();
+        using var watch = WatchLeader(dc);
+
+        ScaleTo(3);
+        await WaitForReadyAsync(generation: 2);
+
+        Assert.Equal([4L, 3L], Snapshot(steps));
+        Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.RaftPeers);
+        Assert.Equal(2, Harness.List("v1", "Event").Count(e => (string?)e["reason"] == "RaftPeerRemoved"));
+        Assert.Equal(0, watch.MomentsWithoutLeader);
+    }
+
+    [Fact]
+    public async Task An_unhealthy_server_holds_the_scale_down_until_it_recovers()
+    {
+        var dc = await FiveServersAsync();
+        dc.SetHealthy("consul-server-1", false);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.Conditions!.Any(c => c.Type == "Degraded" && c.Status == "True"), "Degraded");
+
+        ScaleTo(3);
+        await OperatorHarness.WaitUntilAsync(
+            () => Conditions.Find(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status?.Conditions, Conditions.Progressing)?.Message?.Contains("waiting until every server is a healthy voter", StringComparison.Ordinal) == true,
+            "the scale-down to wait");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(5, Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!.Spec.Replicas);
+
+        dc.SetHealthy("consul-server-1", true);
+        await WaitForReadyAsync(generation: 2);
+        Assert.Equal(3, Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!.Spec.Replicas);
+    }
+
+    [Fact]
+    public async Task An_operator_replaced_half_way_resumes_the_scale_down_where_it_was()
+    {
+        var dc = await FiveServersAsync();
+        var steps = RecordServerReplicas();
+        using var watch = WatchLeader(dc);
+
+        // The leader dies right after the first step; the standby takes over.
+        var firstStep = new TaskCompletionSource();
+        Harness.Api.Store.Changed += change =>
+        {
+            if (IsServerSet(change) && ObjectStore.Number(change.Item["spec"]!["replicas"]) == 4)
+            {
+                firstStep.TrySetResult();
+            }
+        };
+        ScaleTo(3);
+        await firstStep.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var leader = Harness.Replicas.Single(r => r.Services.GetService(typeof(LeaderElector)) is LeaderElector { IsLeader: true });
+        await Harness.StopReplicaAsync(leader);
+
+        await WaitForReadyAsync(generation: 2);
+        Assert.Equal([4L, 3L], Snapshot(steps));
+        Assert.Equal(0, watch.MomentsWithoutLeader);
+    }
+
+    [Fact]
+    public async Task Scaling_up_waits_for_each_new_server_to_become_a_voter()
+    {
+        Harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+        var dc = Harness.Consul.Datacenter("consul", "consul")!;
+        dc.Stabilization = TimeSpan.FromSeconds(1);
+        var votersWhenGrown = new List<bool>();
+        Harness.Api.Store.Changed += change =>
+        {
+            if (IsServerSet(change) && ObjectStore.Number(change.Item["spec"]!["replicas"]) == 5)
+            {
+                lock (votersWhenGrown)
+                {
+                    votersWhenGrown.Add(dc.Find("consul-server-3")?.Voter == true);
+                }
+            }
+        };
+
+        ScaleTo(5);
+        await WaitForReadyAsync(generation: 2);
+        lock (votersWhenGrown)
+        {
+            Assert.NotEmpty(votersWhenGrown);
+            Assert.All(votersWhenGrown, Assert.True);
+        }
+
+        Assert.Equal(5, Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.Voters);
+    }
+
+    private async Task<ConsulDatacenter> FiveServersAsync()
+    {
+        var cluster = Clusters.Sample();
+        cluster.Spec.Servers.Replicas = 5;
+        Harness.Create(cluster);
+        await WaitForReadyAsync();
+        return Harness.Consul.Datacenter("consul", "consul")!;
+    }
+
+    private void ScaleTo(int servers)
+    {
+        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        cluster.Spec.Servers.Replicas = servers;
+        Harness.Update(cluster);
+    }
+
+    private static bool IsServerSet(WatchEvent change) => change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server";
+
+    private List<long> RecordServerReplicas()
+    {
+        var steps = new List<long>();
+        Harness.Api.Store.Changed += change =>
+        {
+            if (IsServerSet(change))
+            {
+                lock (steps)
+                {
+                    var replicas = ObjectStore.Number(change.Item["spec"]!["replicas"]);
+                    if (steps.Count == 0 || steps[^1] != replicas)
+                    {
+                        steps.Add(replicas);
+                    }
+                }
+            }
+        };
+        return steps;
+    }
+
+    private static List<long> Snapshot(List<long> steps)
+    {
+        lock (steps)
+        {
+            return [.. steps];
+        }
+    }
+
+    private LeaderWatch WatchLeader(ConsulDatacenter dc) => new(() => Harness.Consul.CurrentLeader("consul", "consul"));
+
+    /// <summary>Samples the simulated raft every few milliseconds and counts the samples without a leader.</summary>
+    private sealed class LeaderWatch : IDisposable
+    {
+        private readonly CancellationTokenSource stop = new();
+        private readonly Task sampling;
+        private int withoutLeader;
+
+        public LeaderWatch(Func<string?> leader) => sampling = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (leader() is null)
+                {
+                    Interlocked.Increment(ref withoutLeader);
+                }
+
+                await Task.Delay(5);
+            }
+        });
+
+        public int MomentsWithoutLeader => Volatile.Read(ref withoutLeader);
+
+        public void Dispose()
+        {
+            stop.Cancel();
+            sampling.Wait();
+            stop.Dispose();
+        }
+    }
+}
