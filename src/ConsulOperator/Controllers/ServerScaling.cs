@@ -5,8 +5,9 @@ namespace ConsulOperator.Controllers;
 
 /// <summary>
 /// The server count to run now, and what must happen first. Servers are added and removed one at a time, and only while
-/// raft has a leader and every server is a healthy voter, so no step can cost quorum. A removed server leaves raft as
-/// its pod stops (leave_on_terminate); one that was killed instead is taken out of raft before the next step.
+/// raft has a leader and every server is a healthy voter, so no step can cost quorum. A removed server stays in raft as
+/// a failed voter (servers do not leave on terminate, so that restarts keep their membership); the operator takes it
+/// out of raft before the next step.
 /// </summary>
 public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer? DeadPeer)
 {
@@ -44,7 +45,7 @@ public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer
         return new ServerScalingStep(wanted < current ? current - 1 : current + 1, null, null);
     }
 
-    // A raft peer whose pod is beyond the StatefulSet's replicas and no longer alive: removed, but never left raft.
+    // A raft peer whose pod is beyond the StatefulSet's replicas and no longer alive: removed from Kubernetes, not yet from raft.
     private static RaftServer? DeadPeerOf(int replicas, ConsulObservation consul, Names names) =>
         consul.Raft.Servers.FirstOrDefault(s =>
             Ordinal(s.Node, names) >= replicas

@@ -73,7 +73,10 @@ public static class AgentConfig
         var config = Common(spec, names, version, server: true);
         config["server"] = true;
         config["bootstrap_expect"] = bootstrapExpect;
-        config["leave_on_terminate"] = true;
+
+        // A restarted server must come back as the same raft voter; leaving on every rolling restart would shrink and
+        // regrow raft each time. Servers that go for good are taken out of raft by the operator.
+        config["leave_on_terminate"] = false;
         config["performance"] = new JsonObject { ["raft_multiplier"] = 1 };
         config["autopilot"] = new JsonObject { ["cleanup_dead_servers"] = true };
         if (spec.Clients.Replicas > 0 && spec.Clients.AutoEncrypt)

@@ -29,8 +29,8 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
     /// <summary>Servers that must have joined before the first election (the agents' bootstrap_expect).</summary>
     public int BootstrapExpect { get; set; } = 1;
 
-    /// <summary>A terminated agent leaves gracefully (leave_on_terminate); false simulates a kill, which leaves a failed member.</summary>
-    public bool LeaveOnTerminate { get; set; } = true;
+    /// <summary>Servers leave raft when their pod stops (leave_on_terminate); off, as the operator configures them, they stay a failed voter.</summary>
+    public bool ServersLeaveOnTerminate { get; set; }
 
     /// <summary>The agent token an agent finds at start in its mounted Secret, by agent name.</summary>
     public Func<string, string?>? MountedAgentToken { get; set; }
@@ -65,15 +65,32 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
     }
 
     /// <summary>
-    /// Brings agents in line with the pods Kubernetes reports: ordinals below the ready count run, the rest up to the
-    /// replica count exist but do not run (crashed or starting), beyond it they were terminated.
+    /// Brings agents in line with the pods Kubernetes reports: a ready pod runs its agent (a new pod, by UID, is a
+    /// restarted agent), a pod that is not ready runs none, and an agent whose pod is gone was terminated.
     /// </summary>
-    public void ObservePods(string serverPrefix, int serverReplicas, int readyServers, string clientPrefix, int clientReplicas, int readyClients)
+    public void ObservePods(IReadOnlyCollection<PodView> pods)
     {
         lock (gate)
         {
-            Observe(serverPrefix, serverReplicas, readyServers, server: true);
-            Observe(clientPrefix, clientReplicas, readyClients, server: false);
+            var byName = pods.ToDictionary(p => p.Name);
+            foreach (var agent in agents.Values.Where(a => a.Status == MemberStatus.Alive))
+            {
+                if (!byName.TryGetValue(agent.Name, out var pod))
+                {
+                    Terminated(agent);
+                }
+                else if (!pod.Ready || pod.Uid != agent.PodUid)
+                {
+                    // Not running (crashed, or replaced by a new pod that has not started yet): gossip marks it failed.
+                    agent.Status = MemberStatus.Failed;
+                }
+            }
+
+            foreach (var pod in pods.Where(p => p.Ready))
+            {
+                Start(pod);
+            }
+
             PromoteStableServers();
             ElectLeader();
         }
@@ -275,50 +292,48 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         return new Authorizer(!AclDefaultDeny, rules);
     }
 
-    private void Observe(string prefix, int replicas, int ready, bool server)
+    // Servers keep their raft membership across restarts (leave_on_terminate is off for them); clients leave.
+    private void Terminated(Agent agent)
     {
-        foreach (var agent in agents.Values.Where(a => a.Server == server && a.Name.StartsWith(prefix, StringComparison.Ordinal)))
+        if (agent.Server && !ServersLeaveOnTerminate)
         {
-            if (agent.Ordinal < ready || agent.Status != MemberStatus.Alive)
-            {
-                continue;
-            }
+            agent.Status = MemberStatus.Failed;
+        }
+        else
+        {
+            Leave(agent);
+        }
+    }
 
-            if (agent.Ordinal >= replicas && LeaveOnTerminate)
-            {
-                Leave(agent);
-            }
-            else
-            {
-                // Gone without a leave: gossip marks it failed; raft keeps the voter until someone removes it.
-                agent.Status = MemberStatus.Failed;
-            }
+    private void Start(PodView pod)
+    {
+        if (!agents.TryGetValue(pod.Name, out var agent))
+        {
+            agent = new Agent(pod.Name, pod.Ordinal, pod.Server, $"10.0.{(pod.Server ? 0 : 1)}.{pod.Ordinal + 10}", Guid.NewGuid().ToString());
+            agents[pod.Name] = agent;
         }
 
-        for (var ordinal = 0; ordinal < ready; ordinal++)
+        if (agent.Status == MemberStatus.Alive && agent.PodUid == pod.Uid)
         {
-            var agentName = $"{prefix}{ordinal}";
-            if (!agents.TryGetValue(agentName, out var agent))
-            {
-                agent = new Agent(agentName, ordinal, server, $"10.0.{(server ? 0 : 1)}.{ordinal + 10}", Guid.NewGuid().ToString());
-                agents[agentName] = agent;
-            }
+            return;
+        }
 
-            if (agent.Status != MemberStatus.Alive)
-            {
-                // A new pod: a fresh agent that joins (a server as a non-voter until stable).
-                agent.Status = MemberStatus.Alive;
-                agent.Healthy = true;
-                agent.Services.Clear();
-                agent.AgentToken = MountedAgentToken?.Invoke(agentName);
-                agent.Version = Version;
-                if (server)
-                {
-                    agent.InRaft = true;
-                    agent.Voter = false;
-                    agent.JoinedAt = time.GetUtcNow();
-                }
-            }
+        agent.Status = MemberStatus.Alive;
+        agent.PodUid = pod.Uid;
+        agent.Healthy = true;
+        agent.Version = pod.Version ?? Version;
+        agent.AgentToken = MountedAgentToken?.Invoke(pod.Name);
+        if (!agent.Server)
+        {
+            // A client's data directory lives as long as its pod: its services are gone with the old one.
+            agent.Services.Clear();
+        }
+        else if (!agent.InRaft)
+        {
+            // A server new to raft (or back after leaving) joins as a non-voter until autopilot finds it stable.
+            agent.InRaft = true;
+            agent.Voter = false;
+            agent.JoinedAt = time.GetUtcNow();
         }
     }
 
@@ -386,8 +401,13 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
 
         public string? AgentToken { get; set; }
 
+        public string? PodUid { get; set; }
+
         public Dictionary<string, RegisteredService> Services { get; } = [];
     }
+
+    /// <summary>What the datacenter sees of one agent pod.</summary>
+    public sealed record PodView(string Name, int Ordinal, bool Server, string Uid, bool Ready, string? Version);
 
     public sealed record RegisteredService(string Id, string Name, IReadOnlyList<string> Tags, string Address, int Port, JsonObject Meta, IReadOnlyList<RegisteredCheck> Checks);
 

@@ -19,7 +19,7 @@ namespace ConsulOperator.Testing.Consul;
 public sealed class TestConsulFleet : IAsyncDisposable
 {
     private static readonly ResourceInfo Secrets = ResourceCatalog.ForKind("v1", "Secret");
-    private static readonly ResourceInfo StatefulSets = ResourceCatalog.ForKind("apps/v1", "StatefulSet");
+    private static readonly ResourceInfo Pods = ResourceCatalog.ForKind("v1", "Pod");
     private static readonly ResourceInfo Clusters = ResourceCatalog.ForKind(ApiGroup.ApiVersion, V1Alpha1ConsulCluster.KindName);
     private readonly ObjectStore store;
     private readonly ConcurrentDictionary<string, Lazy<ConsulSite?>> sites = new();
@@ -121,21 +121,18 @@ public sealed class TestConsulFleet : IAsyncDisposable
         var tls = new ConsulTls(
             () => X509Certificate2.CreateFromPem(Text(ns, names.CaSecret, KeyMaterialSecrets.CertificateKey)!),
             serverName => Serving(ns, serverName?.Split('.')[0] is { } pod && store.Get(Secrets, ns, $"{pod}-tls") is not null ? $"{pod}-tls" : names.PodSecret(Components.Server, 0)));
-        return new ConsulSite(datacenter, tls, () =>
-        {
-            var (servers, readyServers) = Replicas(ns, names.Servers);
-            var (clients, readyClients) = Replicas(ns, names.Clients);
-            datacenter.ObservePods($"{names.Servers}-", servers, readyServers, $"{names.Clients}-", clients, readyClients);
-        });
+        return new ConsulSite(datacenter, tls, () => datacenter.ObservePods(PodsOf(ns, cluster, names)));
     }
 
-    private (int Replicas, int Ready) Replicas(string ns, string statefulSet)
-    {
-        var set = store.Get(StatefulSets, ns, statefulSet);
-        var replicas = set?["spec"]?["replicas"] is { } wanted ? (int)ObjectStore.Number(wanted) : 0;
-        var ready = set?["status"]?["readyReplicas"] is { } count ? (int)ObjectStore.Number(count) : 0;
-        return (replicas, ready);
-    }
+    private List<ConsulDatacenter.PodView> PodsOf(string ns, string cluster, Names names) =>
+        [.. store.List(Pods, ns, Selector.Parse($"{Labels.Instance}={cluster}", null)).Items.Select(pod =>
+        {
+            var name = (string)pod["metadata"]!["name"]!;
+            var server = name.StartsWith($"{names.Servers}-", StringComparison.Ordinal);
+            var ordinal = int.Parse(name[(name.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            var ready = (pod["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true;
+            return new ConsulDatacenter.PodView(name, ordinal, server, (string)pod["metadata"]!["uid"]!, ready, (string?)pod["metadata"]!["labels"]?[Labels.Version]);
+        })];
 
     private X509Certificate2? Serving(string ns, string secretName)
     {

@@ -21,7 +21,7 @@ public sealed class ConsulClientTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        datacenter.ObservePods("consul-server-", 3, 3, "consul-client-", 2, 2);
+        datacenter.ObservePods(Pods(3, 2));
         server = await TestConsulServer.StartAsync(new ConsulSite(datacenter, new ConsulTls(
             () => X509Certificate2.CreateFromPem(material.Ca.CertificatePem),
             serverName => (material.Leaves.GetValueOrDefault($"{serverName?.Split('.')[0]}-tls") ?? material.Leaves["consul-server-0-tls"]).ToX509Certificate2())));
@@ -157,7 +157,7 @@ public sealed class ConsulClientTests : IAsyncLifetime
     [Fact]
     public async Task An_agent_whose_pod_is_gone_cannot_be_reached()
     {
-        datacenter.ObservePods("consul-server-", 3, 3, "consul-client-", 2, 1);
+        datacenter.ObservePods([.. Pods(3, 2).Where(p => p.Name != "consul-client-1")]);
         await Assert.ThrowsAsync<ConsulApiException>(() => Client().AgentServicesAsync(ConsulEndpoints.Agent(names, Components.Client, 1), default));
     }
 
@@ -207,6 +207,12 @@ public sealed class ConsulClientTests : IAsyncLifetime
         await Client().SaveSnapshotAsync(snapshot, default);
         Assert.Equal([0x1f, 0x8b], snapshot.ToArray()[..2]);
     }
+
+    private static List<ConsulDatacenter.PodView> Pods(int servers, int clients) =>
+    [
+        .. Enumerable.Range(0, servers).Select(i => new ConsulDatacenter.PodView($"consul-server-{i}", i, true, $"uid-s{i}", true, "1.16.1")),
+        .. Enumerable.Range(0, clients).Select(i => new ConsulDatacenter.PodView($"consul-client-{i}", i, false, $"uid-c{i}", true, "1.16.1")),
+    ];
 
     private ConsulClient Client(ConsulRetry? retry = null, int? port = null, CertificateAuthority? ca = null, IssuedCertificate? cli = null)
     {

@@ -10,10 +10,9 @@ namespace ConsulOperator.Tests.Integration;
 public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 2)
 {
     [Fact]
-    public async Task Killed_servers_are_taken_out_of_raft_and_quorum_holds_at_every_moment()
+    public async Task Removed_servers_are_taken_out_of_raft_one_at_a_time_and_quorum_holds_at_every_moment()
     {
         var dc = await FiveServersAsync();
-        dc.LeaveOnTerminate = false;
         var steps = RecordServerReplicas();
         using var watch = WatchLeader(dc);
 
