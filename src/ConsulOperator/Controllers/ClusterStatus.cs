@@ -16,14 +16,14 @@ public static class ClusterStatus
 
     public static ConsulClusterStatus Observe(
         V1Alpha1ConsulCluster cluster, KeyMaterial material, int bootstrapExpect, V1StatefulSet? servers, V1StatefulSet? clients,
-        string? dnsIp, DnsOutcome dns, ConsulObservation consul, AclOutcome acl, string? serverScaling, DateTimeOffset now)
+        string? dnsIp, DnsOutcome dns, ConsulObservation consul, AclOutcome acl, string? waiting, DateTimeOffset now)
     {
         var spec = cluster.Spec;
         var generation = cluster.Metadata.Generation;
         var (serversReady, readyServers) = Rollout(servers, spec.Servers.Replicas);
         var (clientsReady, readyClients) = spec.Clients.Replicas == 0 ? (true, 0) : Rollout(clients, spec.Clients.Replicas);
-        var podsReady = serversReady && clientsReady && serverScaling is null;
-        var pods = $"{readyServers}/{spec.Servers.Replicas} servers and {readyClients}/{spec.Clients.Replicas} clients ready{(serverScaling is null ? "" : $"; {serverScaling}")}";
+        var podsReady = serversReady && clientsReady && waiting is null;
+        var pods = $"{readyServers}/{spec.Servers.Replicas} servers and {readyClients}/{spec.Clients.Replicas} clients ready{(waiting is null ? "" : $"; {waiting}")}";
         var firstLeafExpiry = material.Leaves.Values.Min(l => l.NotAfter);
 
         var conditions = cluster.Status?.Conditions;
@@ -32,10 +32,12 @@ public static class ClusterStatus
         conditions = Conditions.Set(conditions, ConsulHealthy, health.Healthy, health.Reason, health.Message, generation, now);
         conditions = Conditions.Set(conditions, AclReady, acl.Ready, acl.Reason, acl.Message, generation, now);
 
-        // Pods that are still coming up explain themselves through Progressing; once they run, what Consul says counts.
-        // A bootstrap someone else did blocks everything after it, so it is named first; it needs a human.
+        // Pods that are still coming up explain themselves through Progressing; once they all run (an upgrade half done
+        // included), what Consul says counts. A bootstrap someone else did blocks everything after it, so it is named
+        // first; it needs a human.
+        var podsRunning = readyServers == spec.Servers.Replicas && readyClients == spec.Clients.Replicas;
         var aclBlocked = acl.Reason == ConsulAcl.BootstrappedElsewhere;
-        var (degraded, degradedReason, degradedMessage) = (podsReady, health.Healthy, acl.Ready) switch
+        var (degraded, degradedReason, degradedMessage) = (podsRunning, health.Healthy, acl.Ready) switch
         {
             _ when aclBlocked => (true, acl.Reason, acl.Message),
             (true, false, _) => (true, health.Reason, health.Message),

@@ -90,6 +90,7 @@ public sealed class ConsulClusterReconciler(
         }
 
         var names = KeyMaterialSecrets.NamesOf(cluster);
+        var waiting = scaling ?? await RollPodsAsync(cluster, plan.Material, observation, cancel);
         var dnsIp = caches.Services.Find(ns, names.DnsService)?.Spec?.ClusterIP;
         var dnsOutcome = await dns.EnsureAsync(cluster, dnsIp, cancel);
         if (!dnsOutcome.Ready && dnsOutcome.Reason != "WaitingForServiceIP")
@@ -104,7 +105,7 @@ public sealed class ConsulClusterReconciler(
 
         var status = ClusterStatus.Observe(
             cluster, plan.Material, bootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
-            observation, aclOutcome, scaling, time.GetUtcNow());
+            observation, aclOutcome, waiting, time.GetUtcNow());
         await WriteStatusAsync(cluster, status, cancel);
         metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
         metrics.CertificateExpiry(ns, name, "ca", plan.Material.Ca.NotAfter);
@@ -183,6 +184,44 @@ public sealed class ConsulClusterReconciler(
 
         return step.Waiting;
     }
+
+    // Restart the next agent pod that is due (new template, renewed certificate), if Consul can take it now.
+    private async Task<string?> RollPodsAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, ConsulObservation observation, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var ns = names.Namespace;
+        var servers = caches.StatefulSets.Find(ns, names.Servers);
+        var clients = caches.StatefulSets.Find(ns, names.Clients);
+        if (servers?.Status?.UpdateRevision is null || !observation.Asked)
+        {
+            return null;
+        }
+
+        var roll = PodRoll.Decide(
+            AgentPods(names, Components.Server), AgentPods(names, Components.Client), servers.Status.UpdateRevision, clients?.Status?.UpdateRevision,
+            pod => material.Leaves.GetValueOrDefault($"{pod}-tls")?.IssuedAt, servers.Spec.Replicas ?? cluster.Spec.Servers.Replicas, observation);
+        if (roll.Restart is { } pod)
+        {
+            logger.LogInformation("Restarting {Pod}: it {Reason}", pod, roll.Reason);
+            await api.DeleteAsync<V1Pod>(ns, pod, cancel);
+            await events.RecordAsync(cluster, EventRecorder.Normal, "RestartingPod", $"{pod} {roll.Reason}; restarting it", cancel);
+            return $"restarting {pod}, which {roll.Reason}";
+        }
+
+        return roll.Waiting;
+    }
+
+    private List<AgentPod> AgentPods(Names names, string component) =>
+        [.. caches.Pods.List(names.Namespace)
+            .Where(p => Label(p, Labels.Instance) == names.Cluster && Label(p, Labels.Component) == component)
+            .Select(p => new AgentPod(
+                p.Metadata.Name,
+                int.Parse(p.Metadata.Name[(p.Metadata.Name.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+                Label(p, "controller-revision-hash"),
+                p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true,
+                p.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : DateTimeOffset.MinValue))];
+
+    private static string? Label(V1Pod pod, string key) => pod.Metadata.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
 
     private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> item, CancellationToken cancel) => item switch
     {

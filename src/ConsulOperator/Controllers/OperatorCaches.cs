@@ -26,6 +26,9 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1StatefulSet> StatefulSets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.StatefulSet"), time);
 
+    /// <summary>Agent pods, which carry our managed-by label from the pod templates.</summary>
+    public Informer<V1Pod> Pods { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Pod"), time);
+
     public Informer<V1PodDisruptionBudget> DisruptionBudgets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PodDisruptionBudget"), time);
 
     /// <summary>The cluster DNS ConfigMaps (CoreDNS, coredns-custom, kube-dns), which are not ours and so carry no label of ours.</summary>
@@ -35,14 +38,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Task RunAsync(CancellationToken cancel) => Task.WhenAll(
         Clusters.RunAsync(cancel), ConsulServices.RunAsync(cancel), Secrets.RunAsync(cancel), ConfigMaps.RunAsync(cancel), Services.RunAsync(cancel),
-        StatefulSets.RunAsync(cancel), DisruptionBudgets.RunAsync(cancel), DnsConfigMaps.RunAsync(cancel));
+        StatefulSets.RunAsync(cancel), Pods.RunAsync(cancel), DisruptionBudgets.RunAsync(cancel), DnsConfigMaps.RunAsync(cancel));
 
     public Task WaitForSyncAsync(CancellationToken cancel) => Task.WhenAll(
         Clusters.WaitForSyncAsync(cancel), ConsulServices.WaitForSyncAsync(cancel), Secrets.WaitForSyncAsync(cancel), ConfigMaps.WaitForSyncAsync(cancel), Services.WaitForSyncAsync(cancel),
-        StatefulSets.WaitForSyncAsync(cancel), DisruptionBudgets.WaitForSyncAsync(cancel), DnsConfigMaps.WaitForSyncAsync(cancel));
+        StatefulSets.WaitForSyncAsync(cancel), Pods.WaitForSyncAsync(cancel), DisruptionBudgets.WaitForSyncAsync(cancel), DnsConfigMaps.WaitForSyncAsync(cancel));
 
     public bool HasSynced => Clusters.HasSynced && ConsulServices.HasSynced && Secrets.HasSynced && ConfigMaps.HasSynced && Services.HasSynced
-        && StatefulSets.HasSynced && DisruptionBudgets.HasSynced && DnsConfigMaps.HasSynced;
+        && StatefulSets.HasSynced && Pods.HasSynced && DisruptionBudgets.HasSynced && DnsConfigMaps.HasSynced;
 
     /// <summary>
     /// Routes every change to the key of the ConsulCluster it concerns, and to the ConsulServices that reference a
@@ -64,6 +67,15 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         Services.Changed += o => EnqueueOwner(o, enqueue);
         StatefulSets.Changed += o => EnqueueOwner(o, enqueue);
         DisruptionBudgets.Changed += o => EnqueueOwner(o, enqueue);
+
+        // Pods belong to a StatefulSet; the instance label names their cluster.
+        Pods.Changed += pod =>
+        {
+            if (pod.Metadata.Labels?.TryGetValue(Labels.Instance, out var cluster) == true)
+            {
+                enqueue(Controller.Key(pod.Metadata.NamespaceProperty, cluster));
+            }
+        };
         DnsConfigMaps.Changed += configMap =>
         {
             foreach (var cluster in Clusters.List().Where(c => c.Spec.Dns.CoreDns.Patch

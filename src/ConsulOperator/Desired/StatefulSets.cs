@@ -90,7 +90,7 @@ public static class StatefulSets
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var version = ConsulVersion.Parse(spec.Version);
         var selector = ObjectMetadata.SelectorLabels(cluster, component);
-        var podLabels = new Dictionary<string, string>(selector) { [Labels.Version] = spec.Version };
+        var podLabels = new Dictionary<string, string>(selector) { [Labels.Version] = spec.Version, [Labels.ManagedBy] = Labels.OperatorName };
         var podConfig = AgentConfig.PodConfigTemplate(version, ownCertificates, spec.Gossip.Encryption);
 
         return new V1StatefulSet
@@ -103,7 +103,8 @@ public static class StatefulSets
                 Replicas = replicas,
                 ServiceName = names.StatefulSet(component),
                 Selector = new V1LabelSelector { MatchLabels = selector },
-                UpdateStrategy = new V1StatefulSetUpdateStrategy { Type = "RollingUpdate" },
+                // The operator replaces pods itself, one at a time and only while Consul is healthy (servers: leader last).
+                UpdateStrategy = new V1StatefulSetUpdateStrategy { Type = "OnDelete" },
                 Template = new V1PodTemplateSpec
                 {
                     Metadata = new V1ObjectMeta

@@ -40,6 +40,9 @@ public static class Rbac
             Rule("apps", ["statefulsets"], Manage),
             Rule("policy", ["poddisruptionbudgets"], Manage),
 
+            // Agent pods are replaced one at a time (upgrades, configuration, renewed certificates); nothing else.
+            Rule("", ["pods"], ["get", "list", "watch", "delete"]),
+
             // Events on our resources say what was done and why.
             Rule("", ["events"], ["create"])),
     };

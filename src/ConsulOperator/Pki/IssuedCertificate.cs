@@ -27,6 +27,9 @@ public sealed class IssuedCertificate
 
     public DateTimeOffset NotAfter => new(Certificate.NotAfter, TimeSpan.Zero);
 
+    /// <summary>When it was issued: NotBefore is backdated by the clock-skew allowance.</summary>
+    public DateTimeOffset IssuedAt => NotBefore + CertificateAuthority.ClockSkewAllowance;
+
     public string CommonName => Certificate.SubjectDN.GetValueList(X509Name.CN).FirstOrDefault() ?? "";
 
     public IReadOnlyList<string> DnsNames => SubjectAlternativeNames(GeneralName.DnsName);

@@ -35,6 +35,9 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
     /// <summary>The agent token an agent finds at start in its mounted Secret, by agent name.</summary>
     public Func<string, string?>? MountedAgentToken { get; set; }
 
+    /// <summary>A Consul version whose agents come up unhealthy: a bad upgrade.</summary>
+    public string? UnhealthyVersion { get; set; }
+
     /// <summary>How long a new server waits before autopilot makes it a voter.</summary>
     public TimeSpan Stabilization { get; set; } = TimeSpan.Zero;
 
@@ -320,8 +323,8 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
 
         agent.Status = MemberStatus.Alive;
         agent.PodUid = pod.Uid;
-        agent.Healthy = true;
         agent.Version = pod.Version ?? Version;
+        agent.Healthy = agent.Version != UnhealthyVersion;
         agent.AgentToken = MountedAgentToken?.Invoke(pod.Name);
         if (!agent.Server)
         {
