@@ -15,7 +15,7 @@ namespace ConsulOperator.Controllers;
 /// apply what differs, forward DNS, report status. It compares and acts; every decision lives in a pure function.
 /// </summary>
 public sealed class ConsulClusterReconciler(
-    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, ConsulConnections consul, ConsulAcl acl, EventRecorder events, OperatorMetrics metrics,
+    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, ConsulConnections consul, ConsulAcl acl, GossipRotation gossip, EventRecorder events, OperatorMetrics metrics,
     OperatorOptions options, ParsedSecrets parsed, TimeProvider time, ILogger<ConsulClusterReconciler> logger)
     : IReconciler
 {
@@ -91,6 +91,14 @@ public sealed class ConsulClusterReconciler(
 
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var waiting = scaling ?? await RollPodsAsync(cluster, plan.Material, observation, cancel);
+        var gossipRotation = new GossipRotationOutcome(cluster.Status?.GossipRotation, null);
+        if (waiting is null && consulClient is not null && ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation).Healthy)
+        {
+            // Only on a settled, healthy cluster: an agent restarting mid-rotation could start with a key the others dropped.
+            gossipRotation = await gossip.EnsureAsync(cluster, consulClient, cancel);
+            waiting = gossipRotation.Waiting;
+        }
+
         var dnsIp = caches.Services.Find(ns, names.DnsService)?.Spec?.ClusterIP;
         var dnsOutcome = await dns.EnsureAsync(cluster, dnsIp, cancel);
         if (!dnsOutcome.Ready && dnsOutcome.Reason != "WaitingForServiceIP")
@@ -106,6 +114,7 @@ public sealed class ConsulClusterReconciler(
         var status = ClusterStatus.Observe(
             cluster, plan.Material, bootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
             observation, aclOutcome, waiting, time.GetUtcNow());
+        status.GossipRotation = gossipRotation.Completed;
         await WriteStatusAsync(cluster, status, cancel);
         metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
         metrics.CertificateExpiry(ns, name, "ca", plan.Material.Ca.NotAfter);

@@ -47,6 +47,7 @@ public static class OperatorHost
         services.AddSingleton<ParsedSecrets>();
         services.AddSingleton(s => new ConsulConnections(consulEndpoints ?? ConsulEndpointsFor(options), ConsulRetry.Default, s.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ConsulAcl>();
+        services.AddSingleton<GossipRotation>();
         services.AddSingleton<ConsulClusterReconciler>();
         services.AddSingleton<ConsulServiceReconciler>();
         services.AddKeyedSingleton<Controller>(ConsulClusterKey, (s, _) => ControllerFor(s, s.GetRequiredService<ConsulClusterReconciler>(), options.Workers));

@@ -17,6 +17,15 @@ public sealed class ConsulFaults
         }
     }
 
+    /// <summary>Lifts every failure still pending.</summary>
+    public void Clear()
+    {
+        lock (gate)
+        {
+            rules.Clear();
+        }
+    }
+
     internal (int StatusCode, string Body)? Take(string path)
     {
         lock (gate)

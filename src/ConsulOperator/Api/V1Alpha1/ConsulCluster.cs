@@ -202,6 +202,13 @@ public sealed class GossipSpec
 {
     /// <summary>Encrypt gossip with a 32-byte key kept in a Secret.</summary>
     public bool Encryption { get; set; } = true;
+
+    /// <summary>
+    /// Set to a new value (a date, a ticket number) to rotate the gossip key once: the operator installs a new key on
+    /// every member, makes it the primary key, then removes the old one. status.gossipRotation shows the value it completed.
+    /// </summary>
+    [MaxLength(63)]
+    public string? Rotation { get; set; }
 }
 
 public enum AclPolicy
@@ -359,6 +366,9 @@ public sealed class ConsulClusterStatus
 
     /// <summary>ClusterIP of the DNS Service that CoreDNS forwards to.</summary>
     public string? DnsServiceIP { get; set; }
+
+    /// <summary>The spec.gossip.rotation value whose key rotation completed.</summary>
+    public string? GossipRotation { get; set; }
 
     /// <summary>When the CA expires.</summary>
     public DateTime? CaNotAfter { get; set; }
