@@ -239,6 +239,8 @@ public sealed class ConsulClusterReconciler(
         V1Service service => applier.ApplyAsync(service, caches.Services, cancel),
         V1PodDisruptionBudget budget => applier.ApplyAsync(budget, caches.DisruptionBudgets, cancel),
         V1StatefulSet set => applier.ApplyAsync(set, caches.StatefulSets, cancel),
+        V1PersistentVolumeClaim claim => applier.ApplyAsync(claim, caches.Claims, cancel),
+        V1CronJob job => applier.ApplyAsync(job, caches.CronJobs, cancel),
         _ => throw new InvalidOperationException($"no cache for {item.Kind}"),
     };
 

@@ -29,6 +29,10 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     /// <summary>Agent pods, which carry our managed-by label from the pod templates.</summary>
     public Informer<V1Pod> Pods { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Pod"), time);
 
+    public Informer<V1PersistentVolumeClaim> Claims { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PersistentVolumeClaim"), time);
+
+    public Informer<V1CronJob> CronJobs { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.CronJob"), time);
+
     public Informer<V1PodDisruptionBudget> DisruptionBudgets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PodDisruptionBudget"), time);
 
     /// <summary>The cluster DNS ConfigMaps (CoreDNS, coredns-custom, kube-dns), which are not ours and so carry no label of ours.</summary>
@@ -38,14 +42,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Task RunAsync(CancellationToken cancel) => Task.WhenAll(
         Clusters.RunAsync(cancel), ConsulServices.RunAsync(cancel), Secrets.RunAsync(cancel), ConfigMaps.RunAsync(cancel), Services.RunAsync(cancel),
-        StatefulSets.RunAsync(cancel), Pods.RunAsync(cancel), DisruptionBudgets.RunAsync(cancel), DnsConfigMaps.RunAsync(cancel));
+        StatefulSets.RunAsync(cancel), Pods.RunAsync(cancel), Claims.RunAsync(cancel), CronJobs.RunAsync(cancel), DisruptionBudgets.RunAsync(cancel), DnsConfigMaps.RunAsync(cancel));
 
     public Task WaitForSyncAsync(CancellationToken cancel) => Task.WhenAll(
         Clusters.WaitForSyncAsync(cancel), ConsulServices.WaitForSyncAsync(cancel), Secrets.WaitForSyncAsync(cancel), ConfigMaps.WaitForSyncAsync(cancel), Services.WaitForSyncAsync(cancel),
-        StatefulSets.WaitForSyncAsync(cancel), Pods.WaitForSyncAsync(cancel), DisruptionBudgets.WaitForSyncAsync(cancel), DnsConfigMaps.WaitForSyncAsync(cancel));
+        StatefulSets.WaitForSyncAsync(cancel), Pods.WaitForSyncAsync(cancel), Claims.WaitForSyncAsync(cancel), CronJobs.WaitForSyncAsync(cancel), DisruptionBudgets.WaitForSyncAsync(cancel), DnsConfigMaps.WaitForSyncAsync(cancel));
 
     public bool HasSynced => Clusters.HasSynced && ConsulServices.HasSynced && Secrets.HasSynced && ConfigMaps.HasSynced && Services.HasSynced
-        && StatefulSets.HasSynced && Pods.HasSynced && DisruptionBudgets.HasSynced && DnsConfigMaps.HasSynced;
+        && StatefulSets.HasSynced && Pods.HasSynced && Claims.HasSynced && CronJobs.HasSynced && DisruptionBudgets.HasSynced && DnsConfigMaps.HasSynced;
 
     /// <summary>
     /// Routes every change to the key of the ConsulCluster it concerns, and to the ConsulServices that reference a
@@ -67,15 +71,11 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         Services.Changed += o => EnqueueOwner(o, enqueue);
         StatefulSets.Changed += o => EnqueueOwner(o, enqueue);
         DisruptionBudgets.Changed += o => EnqueueOwner(o, enqueue);
+        CronJobs.Changed += o => EnqueueOwner(o, enqueue);
+        Claims.Changed += o => EnqueueInstance(o, enqueue);
 
         // Pods belong to a StatefulSet; the instance label names their cluster.
-        Pods.Changed += pod =>
-        {
-            if (pod.Metadata.Labels?.TryGetValue(Labels.Instance, out var cluster) == true)
-            {
-                enqueue(Controller.Key(pod.Metadata.NamespaceProperty, cluster));
-            }
-        };
+        Pods.Changed += pod => EnqueueInstance(pod, enqueue);
         DnsConfigMaps.Changed += configMap =>
         {
             foreach (var cluster in Clusters.List().Where(c => c.Spec.Dns.CoreDns.Patch
@@ -89,6 +89,15 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public IEnumerable<V1Alpha1ConsulService> ServicesOf(string? ns, string cluster) =>
         ConsulServices.List(ns).Where(s => s.Spec.ClusterRef.Name == cluster);
+
+    // For objects the cluster does not own (pods, the snapshot volume): the instance label names the cluster.
+    private static void EnqueueInstance(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
+    {
+        if (item.Metadata.Labels?.TryGetValue(Labels.Instance, out var cluster) == true)
+        {
+            enqueue(Controller.Key(item.Metadata.NamespaceProperty, cluster));
+        }
+    }
 
     private static void EnqueueOwner(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
     {

@@ -35,6 +35,8 @@ public static class DesiredState
             objects.Add(StatefulSets.Clients(cluster, clientConfig));
         }
 
+        objects.AddRange(Snapshots.Build(cluster));
+
         foreach (var item in objects)
         {
             StampSpecHash(item);

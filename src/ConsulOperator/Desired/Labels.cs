@@ -30,4 +30,5 @@ public static class Components
     public const string Pki = "pki";
     public const string Gossip = "gossip";
     public const string Acl = "acl";
+    public const string Snapshot = "snapshot";
 }

@@ -16,6 +16,10 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     /// <summary>One agent token per pod, keyed by pod name, mounted into the agents.</summary>
     public string AclAgentSecret => $"{Cluster}-acl-agents";
 
+    public string SnapshotClaim => $"{Cluster}-snapshots";
+
+    public string SnapshotCronJob => $"{Cluster}-snapshot";
+
     public string ServerConfigMap => $"{Cluster}-server-config";
     public string ClientConfigMap => $"{Cluster}-client-config";
     public string Servers => $"{Cluster}-server";

@@ -124,14 +124,7 @@ public static class StatefulSets
                         NodeSelector = pods.NodeSelector,
                         Tolerations = pods.Tolerations,
                         Affinity = Affinity(antiAffinity, selector),
-                        SecurityContext = new V1PodSecurityContext
-                        {
-                            RunAsNonRoot = true,
-                            RunAsUser = ConsulUserId,
-                            RunAsGroup = ConsulGroupId,
-                            FsGroup = ConsulGroupId,
-                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                        },
+                        SecurityContext = PodSecurity(),
                         Containers = [Container(cluster, component, pods, podConfig, ownCertificates)],
                         Volumes =
                         [
@@ -206,15 +199,28 @@ public static class StatefulSets
                 TimeoutSeconds = 5,
                 FailureThreshold = 2,
             },
-            SecurityContext = new V1SecurityContext
-            {
-                AllowPrivilegeEscalation = false,
-                ReadOnlyRootFilesystem = true,
-                RunAsNonRoot = true,
-                Capabilities = new V1Capabilities { Drop = ["ALL"] },
-            },
+            SecurityContext = ContainerSecurity(),
         };
     }
+
+    /// <summary>Consul's own user and group, never root, with the runtime's default seccomp profile.</summary>
+    internal static V1PodSecurityContext PodSecurity() => new()
+    {
+        RunAsNonRoot = true,
+        RunAsUser = ConsulUserId,
+        RunAsGroup = ConsulGroupId,
+        FsGroup = ConsulGroupId,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+
+    /// <summary>A read-only root filesystem, no privilege escalation, no capabilities.</summary>
+    internal static V1SecurityContext ContainerSecurity() => new()
+    {
+        AllowPrivilegeEscalation = false,
+        ReadOnlyRootFilesystem = true,
+        RunAsNonRoot = true,
+        Capabilities = new V1Capabilities { Drop = ["ALL"] },
+    };
 
     // The image's entrypoint switches users and so needs root; starting consul directly lets the pod run as non-root.
     private static string StartScript(JsonObject podConfig, bool acl) =>

@@ -40,6 +40,10 @@ public static class Rbac
             Rule("apps", ["statefulsets"], Manage),
             Rule("policy", ["poddisruptionbudgets"], Manage),
 
+            // Scheduled snapshots: the CronJob, and the volume they are kept on, which the operator never deletes.
+            Rule("batch", ["cronjobs"], Manage),
+            Rule("", ["persistentvolumeclaims"], Manage),
+
             // Agent pods are replaced one at a time (upgrades, configuration, renewed certificates); nothing else.
             Rule("", ["pods"], ["get", "list", "watch", "delete"]),
 

@@ -25,6 +25,8 @@ public static class Kinds
         [typeof(Corev1Event)] = new("", "v1", "events", "Event"),
         [typeof(V1StatefulSet)] = new("apps", "v1", "statefulsets", "StatefulSet"),
         [typeof(V1Pod)] = new("", "v1", "pods", "Pod"),
+        [typeof(V1PersistentVolumeClaim)] = new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
+        [typeof(V1CronJob)] = new("batch", "v1", "cronjobs", "CronJob"),
         [typeof(V1PodDisruptionBudget)] = new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
         [typeof(V1Lease)] = new("coordination.k8s.io", "v1", "leases", "Lease"),
         [typeof(V1Alpha1ConsulCluster)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulCluster.KindName),

@@ -211,7 +211,7 @@ public class ManifestsCommandTests
     }
 
     [Fact]
-    public void The_cluster_role_grants_no_wildcards_and_nothing_on_volumes()
+    public void The_cluster_role_grants_no_wildcards_and_can_never_delete_a_volume_or_a_secret()
     {
         var role = ConsulOperator.Manifests.Rbac.ClusterRole();
         var rules = role["rules"]!.AsArray();
@@ -222,6 +222,9 @@ public class ManifestsCommandTests
             Assert.DoesNotContain("*", rule["resources"]!.AsArray().Select(v => (string?)v));
         }
 
-        Assert.DoesNotContain(rules, r => r!["resources"]!.AsArray().Any(v => (string?)v == "persistentvolumeclaims"));
+        // Data and key material are never deleted: the only thing the operator deletes is an agent pod it restarts.
+        var deletable = rules.Where(r => r!["verbs"]!.AsArray().Any(v => (string?)v == "delete")).SelectMany(r => r!["resources"]!.AsArray().Select(v => (string?)v));
+        Assert.Equal(["pods"], deletable);
+        Assert.DoesNotContain(rules, r => r!["resources"]!.AsArray().Any(v => (string?)v == "persistentvolumes"));
     }
 }

@@ -71,6 +71,9 @@ public sealed class ConsulClusterSpec
     /// <summary>The Consul web UI.</summary>
     public UiSpec Ui { get; set; } = new();
 
+    /// <summary>Scheduled raft snapshots (consul snapshot save) into a PersistentVolumeClaim, with retention.</summary>
+    public SnapshotSpec Snapshots { get; set; } = new();
+
     /// <summary>Raw agent configuration merged into both server and client configuration. Every key must be a valid Consul configuration key for the version; keys the operator manages are refused.</summary>
     [PreserveUnknownFields]
     public JsonObject? ExtraConfig { get; set; }
@@ -316,6 +319,29 @@ public enum UiServiceType
     ClusterIP,
     NodePort,
     LoadBalancer,
+}
+
+/// <summary>Scheduled snapshots: a CronJob saves one through the servers' HTTPS API and keeps the newest ones.</summary>
+public sealed class SnapshotSpec
+{
+    /// <summary>Take snapshots on the schedule.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>When, as a cron expression in UTC.</summary>
+    [MaxLength(100)]
+    public string Schedule { get; set; } = "0 */6 * * *";
+
+    /// <summary>How many snapshots to keep; older ones are deleted after each new one is saved.</summary>
+    [Range(1, 1000)]
+    public int Retain { get; set; } = 28;
+
+    /// <summary>Size of the snapshot volume. The volume is never deleted by the operator, not even with the cluster.</summary>
+    [RegularExpression(Patterns.Quantity)]
+    public string Size { get; set; } = "10Gi";
+
+    /// <summary>StorageClass of the snapshot volume; the cluster default when unset.</summary>
+    [MaxLength(253)]
+    public string? StorageClassName { get; set; }
 }
 
 /// <summary>The Consul web UI, served by the servers over HTTPS.</summary>
