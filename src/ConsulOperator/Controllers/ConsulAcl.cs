@@ -140,7 +140,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         }
 
         // Consul before 1.13 ignores the secret we offered and makes its own; store whichever it accepted.
-        var done = Copy(secret);
+        var done = ObjectWrites.DeepCopy(secret);
         done.Data[TokenKey] = Encoding.UTF8.GetBytes(accepted);
         done.Data[StateKey] = Encoding.UTF8.GetBytes(Done);
         await api.ReplaceAsync(done, cancel);
@@ -198,7 +198,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
             return secret;
         }
 
-        var updated = Copy(secret);
+        var updated = ObjectWrites.DeepCopy(secret);
         foreach (var pod in missing)
         {
             updated.Data[pod] = Encoding.UTF8.GetBytes(NewSecretId());
@@ -246,8 +246,6 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         secret.Data ??= new Dictionary<string, byte[]>();
         return secret;
     }
-
-    private static V1Secret Copy(V1Secret secret) => k8s.KubernetesJson.Deserialize<V1Secret>(k8s.KubernetesJson.Serialize(secret));
 
     private static string? Text(V1Secret secret, string key) => secret.Data?.TryGetValue(key, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
 }

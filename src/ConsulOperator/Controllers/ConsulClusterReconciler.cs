@@ -60,7 +60,10 @@ public sealed class ConsulClusterReconciler(
             return ReconcileResult.Done;
         }
 
-        cluster = await EnsureFinalizerAsync(cluster, cancel);
+        if (cluster.Spec.Dns.CoreDns.Patch)
+        {
+            cluster = await api.AddFinalizerAsync(cluster, DnsFinalizer, cancel);
+        }
         var requirements = KeyMaterialSecrets.Requirements(cluster);
         var plan = KeyMaterialPlanner.Plan(existing, requirements, time);
         // One Event per reason and reconcile: a new cluster issues a dozen certificates, not a dozen Events.
@@ -244,19 +247,6 @@ public sealed class ConsulClusterReconciler(
         _ => throw new InvalidOperationException($"no cache for {item.Kind}"),
     };
 
-    private async Task<V1Alpha1ConsulCluster> EnsureFinalizerAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
-    {
-        var finalizers = cluster.Metadata.Finalizers ?? [];
-        if (!cluster.Spec.Dns.CoreDns.Patch || finalizers.Contains(DnsFinalizer))
-        {
-            return cluster;
-        }
-
-        var copy = Copy(cluster);
-        copy.Metadata.Finalizers = [.. finalizers, DnsFinalizer];
-        return await api.ReplaceAsync(copy, cancel);
-    }
-
     private async Task FinalizeAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
     {
         metrics.ClusterGone(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
@@ -266,9 +256,7 @@ public sealed class ConsulClusterReconciler(
         }
 
         await dns.RemoveAsync(cluster, cancel);
-        var copy = Copy(cluster);
-        copy.Metadata.Finalizers = [.. cluster.Metadata.Finalizers.Where(f => f != DnsFinalizer)];
-        await api.ReplaceAsync(copy, cancel);
+        await api.RemoveFinalizerAsync(cluster, DnsFinalizer, cancel);
         logger.LogInformation("Removed the DNS forwarding of {Namespace}/{Name} and released it", cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
     }
 
@@ -281,18 +269,6 @@ public sealed class ConsulClusterReconciler(
         metrics.ClusterReady(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name, false);
     }
 
-    private async Task WriteStatusAsync(V1Alpha1ConsulCluster cluster, ConsulClusterStatus status, CancellationToken cancel)
-    {
-        if (cluster.Status is not null && KubernetesJson.Serialize(status) == KubernetesJson.Serialize(cluster.Status))
-        {
-            return;
-        }
-
-        var copy = Copy(cluster);
-        copy.Status = status;
-        await api.ReplaceStatusAsync(copy, cancel);
-    }
-
-    private static V1Alpha1ConsulCluster Copy(V1Alpha1ConsulCluster cluster) =>
-        KubernetesJson.Deserialize<V1Alpha1ConsulCluster>(KubernetesJson.Serialize(cluster));
+    private Task WriteStatusAsync(V1Alpha1ConsulCluster cluster, ConsulClusterStatus status, CancellationToken cancel) =>
+        api.WriteStatusAsync<V1Alpha1ConsulCluster, ConsulClusterStatus>(cluster, status, cancel);
 }

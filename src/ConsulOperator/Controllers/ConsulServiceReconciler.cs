@@ -54,7 +54,7 @@ public sealed class ConsulServiceReconciler(
             return ReconcileResult.Done;
         }
 
-        service = await EnsureFinalizerAsync(service, cancel);
+        service = await api.AddFinalizerAsync(service, RegistrationFinalizer, cancel);
         var names = KeyMaterialSecrets.NamesOf(cluster!);
         var (component, ordinal) = ServiceRegistration.AgentFor(cluster!.Spec, service);
         var agentName = names.Pod(component, ordinal);
@@ -146,9 +146,7 @@ public sealed class ConsulServiceReconciler(
             await events.RecordAsync(service, EventRecorder.Normal, "Deregistered", $"{ServiceRegistration.ServiceName(service)} deregistered from agent {agentName}", cancel);
         }
 
-        var copy = Copy(service);
-        copy.Metadata.Finalizers = [.. service.Metadata.Finalizers.Where(f => f != RegistrationFinalizer)];
-        await api.ReplaceAsync(copy, cancel);
+        await api.RemoveFinalizerAsync(service, RegistrationFinalizer, cancel);
     }
 
     // An agent that is gone (scaled away) took its registrations with it; 404 means it no longer holds this one.
@@ -166,29 +164,6 @@ public sealed class ConsulServiceReconciler(
         }
     }
 
-    private async Task<V1Alpha1ConsulService> EnsureFinalizerAsync(V1Alpha1ConsulService service, CancellationToken cancel)
-    {
-        if (service.Metadata.Finalizers?.Contains(RegistrationFinalizer) == true)
-        {
-            return service;
-        }
-
-        var copy = Copy(service);
-        copy.Metadata.Finalizers = [.. service.Metadata.Finalizers ?? [], RegistrationFinalizer];
-        return await api.ReplaceAsync(copy, cancel);
-    }
-
-    private async Task WriteStatusAsync(V1Alpha1ConsulService service, ConsulServiceStatus status, CancellationToken cancel)
-    {
-        if (service.Status is not null && KubernetesJson.Serialize(status) == KubernetesJson.Serialize(service.Status))
-        {
-            return;
-        }
-
-        var copy = Copy(service);
-        copy.Status = status;
-        await api.ReplaceStatusAsync(copy, cancel);
-    }
-
-    private static V1Alpha1ConsulService Copy(V1Alpha1ConsulService service) => KubernetesJson.Deserialize<V1Alpha1ConsulService>(KubernetesJson.Serialize(service));
+    private Task WriteStatusAsync(V1Alpha1ConsulService service, ConsulServiceStatus status, CancellationToken cancel) =>
+        api.WriteStatusAsync<V1Alpha1ConsulService, ConsulServiceStatus>(service, status, cancel);
 }

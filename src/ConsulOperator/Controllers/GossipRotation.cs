@@ -78,7 +78,7 @@ public sealed class GossipRotation(KubeApi api, OperatorCaches caches, EventReco
 
     private async Task<V1Secret> WriteAsync(V1Secret secret, Action<V1Secret> change, CancellationToken cancel)
     {
-        var copy = KubernetesJson.Deserialize<V1Secret>(KubernetesJson.Serialize(secret));
+        var copy = ObjectWrites.DeepCopy(secret);
         copy.Data ??= new Dictionary<string, byte[]>();
         change(copy);
         return await api.ReplaceAsync(copy, cancel);

@@ -117,30 +117,17 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
         Assert.NotNull(Harness.Get<V1Secret>("consul-server-4-tls"));
 
         // Down to 3: the StatefulSet never drops two servers in one step.
-        var steps = new List<long>();
-        Harness.Api.Store.Changed += change =>
-        {
-            if (change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server")
-            {
-                lock (steps)
-                {
-                    var replicas = ConsulOperator.Testing.KubeApi.ObjectStore.Number(change.Item["spec"]!["replicas"]);
-                    if (steps.Count == 0 || steps[^1] != replicas)
-                    {
-                        steps.Add(replicas);
-                    }
-                }
-            }
-        };
+        var steps = Harness.Record(
+            change => change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server"
+                ? ConsulOperator.Testing.KubeApi.ObjectStore.Number(change.Item["spec"]!["replicas"]).ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : null,
+            collapseRepeats: true);
         var latest = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
         latest.Spec.Servers.Replicas = 3;
         Harness.Update(latest);
         await WaitForReadyAsync(generation: 3);
 
-        lock (steps)
-        {
-            Assert.Equal([4L, 3L], steps);
-        }
+        Assert.Equal(["4", "3"], steps.Snapshot());
     }
 
     [Fact]

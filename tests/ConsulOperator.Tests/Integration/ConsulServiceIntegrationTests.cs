@@ -62,28 +62,18 @@ public sealed class ConsulServiceIntegrationTests() : IntegrationTest()
         await WaitForReadyAsync();
 
         // The failure may last only until the next reconcile, so every Degraded message written is recorded.
-        var degraded = new List<string>();
-        Harness.Api.Store.Changed += change =>
-        {
-            if (change.Resource.Kind == V1Alpha1ConsulService.KindName && (change.Item["status"]?["conditions"] as System.Text.Json.Nodes.JsonArray)?
-                    .FirstOrDefault(c => (string?)c?["type"] == Conditions.Degraded && (string?)c["status"] == "True") is { } condition)
-            {
-                lock (degraded)
-                {
-                    degraded.Add($"{condition["reason"]}: {condition["message"]}");
-                }
-            }
-        };
+        var degraded = Harness.Record(change =>
+            change.Resource.Kind == V1Alpha1ConsulService.KindName && (change.Item["status"]?["conditions"] as System.Text.Json.Nodes.JsonArray)?
+                .FirstOrDefault(c => (string?)c?["type"] == Conditions.Degraded && (string?)c["status"] == "True") is { } condition
+                ? $"{condition["reason"]}: {condition["message"]}"
+                : null);
         Harness.Consul.Server.Faults.FailNext("/v1/agent/service/register", 3, 500, "rpc error: agent busy");
         Harness.Create(Clusters.SampleService());
 
         await WaitForServiceAsync(s => s.Registered == true && !Conditions.IsTrue(s.Conditions, Conditions.Degraded), "the retry to register it");
-        lock (degraded)
-        {
-            var message = Assert.Single(degraded.Distinct());
-            Assert.StartsWith("RegistrationFailed: PUT https://consul-client-", message, StringComparison.Ordinal);
-            Assert.EndsWith("/v1/agent/service/register: 500 rpc error: agent busy", message, StringComparison.Ordinal);
-        }
+        var message = Assert.Single(degraded.Snapshot().Distinct());
+        Assert.StartsWith("RegistrationFailed: PUT https://consul-client-", message, StringComparison.Ordinal);
+        Assert.EndsWith("/v1/agent/service/register: 500 rpc error: agent busy", message, StringComparison.Ordinal);
 
         Assert.Contains("RegistrationFailed", Harness.List("v1", "Event").Select(e => (string?)e["reason"]));
     }

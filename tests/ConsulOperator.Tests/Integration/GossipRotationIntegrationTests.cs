@@ -40,17 +40,10 @@ public sealed class GossipRotationIntegrationTests() : IntegrationTest(replicas:
         Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
         var dc = Harness.Consul.Datacenter("consul", "consul")!;
-        var nextKeys = new HashSet<string>();
-        Harness.Api.Store.Changed += change =>
-        {
-            if (change.Resource.Kind == "Secret" && (string?)change.Item["metadata"]!["name"] == "consul-gossip" && change.Item["data"]?[GossipRotation.NextKeyKey] is { } next)
-            {
-                lock (nextKeys)
-                {
-                    nextKeys.Add(Encoding.UTF8.GetString(Convert.FromBase64String((string)next!)));
-                }
-            }
-        };
+        var nextKeys = Harness.Record(change =>
+            change.Resource.Kind == "Secret" && (string?)change.Item["metadata"]!["name"] == "consul-gossip" && change.Item["data"]?[GossipRotation.NextKeyKey] is { } next
+                ? Encoding.UTF8.GetString(Convert.FromBase64String((string)next!))
+                : null);
 
         // Consul refuses the keyring calls: the new key is stored, the rotation cannot go on, and the leader dies.
         Harness.Consul.Server.Faults.FailNext("/v1/operator/keyring", 1000, 500, "rpc error: keyring unavailable");
@@ -61,12 +54,9 @@ public sealed class GossipRotationIntegrationTests() : IntegrationTest(replicas:
         Harness.Consul.Server.Faults.Clear();
 
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status?.GossipRotation == "2026-11-23", "the standby to finish the rotation");
-        lock (nextKeys)
-        {
-            var only = Assert.Single(nextKeys);
-            Assert.Equal(only, GossipSecretKey(KeyMaterialSecrets.GossipKeyKey));
-            Assert.Equal([only], dc.GossipKeys);
-        }
+        var only = Assert.Single(nextKeys.Snapshot().Distinct());
+        Assert.Equal(only, GossipSecretKey(KeyMaterialSecrets.GossipKeyKey));
+        Assert.Equal([only], dc.GossipKeys);
     }
 
     private void RequestRotation(string rotation)

@@ -94,6 +94,20 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public JsonObject Create(IKubernetesObject item) => Api.Seed(item);
 
+    /// <summary>Records, in order, what <paramref name="select"/> picks from every change of the store from now on (null picks nothing).</summary>
+    public Recording Record(Func<ConsulOperator.Testing.KubeApi.WatchEvent, string?> select, bool collapseRepeats = false)
+    {
+        var recording = new Recording(collapseRepeats);
+        Api.Store.Changed += change =>
+        {
+            if (select(change) is { } value)
+            {
+                recording.Add(value);
+            }
+        };
+        return recording;
+    }
+
     public T? Get<T>(string name, string ns = Namespace)
         where T : class, IKubernetesObject
     {
@@ -179,5 +193,30 @@ public sealed class OperatorHarness : IAsyncDisposable
 
         await Consul.DisposeAsync();
         await Api.DisposeAsync();
+    }
+}
+
+/// <summary>Values recorded from store changes, safe to read while the operator writes.</summary>
+public sealed class Recording(bool collapseRepeats)
+{
+    private readonly List<string> values = [];
+
+    public void Add(string value)
+    {
+        lock (values)
+        {
+            if (!collapseRepeats || values.Count == 0 || values[^1] != value)
+            {
+                values.Add(value);
+            }
+        }
+    }
+
+    public List<string> Snapshot()
+    {
+        lock (values)
+        {
+            return [.. values];
+        }
     }
 }

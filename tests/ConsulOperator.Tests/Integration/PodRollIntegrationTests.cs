@@ -20,7 +20,7 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
         Upgrade("1.17.0");
         var cluster = await WaitForReadyAsync(generation: 2);
 
-        Assert.Equal(["consul-server-2", "consul-server-1", "consul-server-0", "consul-client-1", "consul-client-0"], Snapshot(restarts));
+        Assert.Equal(["consul-server-2", "consul-server-1", "consul-server-0", "consul-client-1", "consul-client-0"], restarts.Snapshot());
         Assert.All(Harness.Consul.Datacenter("consul", "consul")!.Agents, a => Assert.Equal("1.17.0", a.Version));
         Assert.Equal("consul-server-0", cluster.Status!.Leader);
     }
@@ -43,7 +43,7 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
             "the roll to wait");
         await Task.Delay(TimeSpan.FromSeconds(1.5));
 
-        Assert.Equal(["consul-server-2"], Snapshot(restarts));
+        Assert.Equal(["consul-server-2"], restarts.Snapshot());
         Assert.Contains("consul-server-2", Conditions.Find(Cluster().Status!.Conditions, Conditions.Degraded)!.Message, StringComparison.Ordinal);
         Assert.NotNull(dc.Leader);
     }
@@ -69,7 +69,7 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
         await Harness.StopReplicaAsync(leader);
 
         await WaitForReadyAsync(generation: 2);
-        Assert.Equal(["consul-server-2", "consul-server-1", "consul-server-0", "consul-client-1", "consul-client-0"], Snapshot(restarts));
+        Assert.Equal(["consul-server-2", "consul-server-1", "consul-server-0", "consul-client-1", "consul-client-0"], restarts.Snapshot());
     }
 
     [Fact]
@@ -83,11 +83,11 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
         // certificate times have whole seconds, so the renewal must fall in a later second than the pod's start.
         await Task.Delay(TimeSpan.FromSeconds(1.1));
         Harness.Delete<V1Secret>("consul-server-1-tls");
-        await OperatorHarness.WaitUntilAsync(() => Snapshot(restarts).Contains("consul-server-1"), "consul-server-1 to restart");
+        await OperatorHarness.WaitUntilAsync(() => restarts.Snapshot().Contains("consul-server-1"), "consul-server-1 to restart");
         await WaitForReadyAsync();
         await Task.Delay(TimeSpan.FromSeconds(1));
 
-        Assert.Equal(["consul-server-1"], Snapshot(restarts));
+        Assert.Equal(["consul-server-1"], restarts.Snapshot());
         Assert.Contains("RestartingPod", Harness.List("v1", "Event").Select(e => (string?)e["reason"]));
     }
 
@@ -100,27 +100,6 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
         Harness.Update(cluster);
     }
 
-    private List<string> RecordPodDeletions()
-    {
-        var deleted = new List<string>();
-        Harness.Api.Store.Changed += change =>
-        {
-            if (change.Resource.Kind == "Pod" && change.Type == "DELETED")
-            {
-                lock (deleted)
-                {
-                    deleted.Add((string)change.Item["metadata"]!["name"]!);
-                }
-            }
-        };
-        return deleted;
-    }
-
-    private static List<string> Snapshot(List<string> items)
-    {
-        lock (items)
-        {
-            return [.. items];
-        }
-    }
+    private Recording RecordPodDeletions() =>
+        Harness.Record(change => change.Resource.Kind == "Pod" && change.Type == "DELETED" ? (string?)change.Item["metadata"]!["name"] : null);
 }

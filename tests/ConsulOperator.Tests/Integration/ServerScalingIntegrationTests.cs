@@ -19,7 +19,7 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
         ScaleTo(3);
         await WaitForReadyAsync(generation: 2);
 
-        Assert.Equal([4L, 3L], Snapshot(steps));
+        Assert.Equal(["4", "3"], steps.Snapshot());
         Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.RaftPeers);
         Assert.Equal(2, Harness.List("v1", "Event").Count(e => (string?)e["reason"] == "RaftPeerRemoved"));
         Assert.Equal(0, watch.MomentsWithoutLeader);
@@ -66,7 +66,7 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
         await Harness.StopReplicaAsync(leader);
 
         await WaitForReadyAsync(generation: 2);
-        Assert.Equal([4L, 3L], Snapshot(steps));
+        Assert.Equal(["4", "3"], steps.Snapshot());
         Assert.Equal(0, watch.MomentsWithoutLeader);
     }
 
@@ -118,33 +118,8 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
 
     private static bool IsServerSet(WatchEvent change) => change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server";
 
-    private List<long> RecordServerReplicas()
-    {
-        var steps = new List<long>();
-        Harness.Api.Store.Changed += change =>
-        {
-            if (IsServerSet(change))
-            {
-                lock (steps)
-                {
-                    var replicas = ObjectStore.Number(change.Item["spec"]!["replicas"]);
-                    if (steps.Count == 0 || steps[^1] != replicas)
-                    {
-                        steps.Add(replicas);
-                    }
-                }
-            }
-        };
-        return steps;
-    }
-
-    private static List<long> Snapshot(List<long> steps)
-    {
-        lock (steps)
-        {
-            return [.. steps];
-        }
-    }
+    private Recording RecordServerReplicas() =>
+        Harness.Record(change => IsServerSet(change) ? ObjectStore.Number(change.Item["spec"]!["replicas"]).ToString(System.Globalization.CultureInfo.InvariantCulture) : null, collapseRepeats: true);
 
     private LeaderWatch WatchLeader(ConsulDatacenter dc) => new(() => Harness.Consul.CurrentLeader("consul", "consul"));
 
