@@ -187,6 +187,14 @@ public sealed class ConsulClusterReconciler(
             await events.RecordAsync(cluster, EventRecorder.Normal, "RaftPeerRemoved", $"removed {dead.Node} ({dead.Address}), whose pod is gone, from raft", cancel);
         }
 
+        if (step.Leaving is { } leaving)
+        {
+            // A step down is only decided on a healthy observation, which came with a client.
+            var leaver = client ?? throw new InvalidOperationException($"no Consul client to ask {leaving} to leave");
+            await leaver.LeaveAsync(ConsulEndpoints.Agent(names, Components.Server, step.Replicas), cancel);
+            await events.RecordAsync(cluster, EventRecorder.Normal, "ServerLeft", $"{leaving} left gossip and raft; removing its pod", cancel);
+        }
+
         var wanted = desired.OfType<V1StatefulSet>().Single(s => s.Metadata.Name == names.Servers);
         if (wanted.Spec.Replicas != step.Replicas)
         {

@@ -5,11 +5,12 @@ namespace ConsulOperator.Controllers;
 
 /// <summary>
 /// The server count to run now, and what must happen first. Servers are added and removed one at a time, and only while
-/// raft has a leader and every server is a healthy voter, so no step can cost quorum. A removed server stays in raft as
-/// a failed voter (servers do not leave on terminate, so that restarts keep their membership); the operator takes it
-/// out of raft before the next step.
+/// raft has a leader and every server is a healthy voter, so no step can cost quorum. The server to remove is asked to
+/// leave (out of gossip and raft) before its pod goes. Servers do not leave on terminate, so that restarts keep their
+/// membership; one whose pod went without leaving stays a failed voter until the operator takes it out of raft, before
+/// any next step.
 /// </summary>
-public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer? DeadPeer)
+public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer? DeadPeer, string? Leaving = null)
 {
     /// <param name="live">Server replicas of the live StatefulSet; null before it exists (first bootstrap starts them all).</param>
     /// <param name="wanted">spec.servers.replicas.</param>
@@ -42,7 +43,9 @@ public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer
             return new ServerScalingStep(current, $"{direction}: waiting until every server is a healthy voter ({why})", null);
         }
 
-        return new ServerScalingStep(wanted < current ? current - 1 : current + 1, null, null);
+        return wanted < current
+            ? new ServerScalingStep(current - 1, null, null, $"{names.Servers}-{current - 1}")
+            : new ServerScalingStep(current + 1, null, null);
     }
 
     // A raft peer whose pod is beyond the StatefulSet's replicas and no longer alive: removed from Kubernetes, not yet from raft.

@@ -316,7 +316,8 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
             agents[pod.Name] = agent;
         }
 
-        if (agent.Status == MemberStatus.Alive && agent.PodUid == pod.Uid)
+        // An agent that left stopped its process; the operator removes such a pod right away, so it is not brought back.
+        if (agent.PodUid == pod.Uid && agent.Status is MemberStatus.Alive or MemberStatus.Left)
         {
             return;
         }

@@ -18,13 +18,13 @@ public class ServerScalingTests
     public void Scaling_down_removes_one_server_per_step_while_all_are_healthy_voters()
     {
         var step = ServerScalingStep.Decide(5, 3, true, Healthy(5), Names);
-        Assert.Equal((4, (string?)null), (step.Replicas, step.Waiting));
+        Assert.Equal((4, (string?)null, "consul-server-4"), (step.Replicas, step.Waiting, step.Leaving));
     }
 
     [Fact]
     public void Scaling_up_adds_one_server_per_step()
     {
-        Assert.Equal(4, ServerScalingStep.Decide(3, 5, true, Healthy(3), Names).Replicas);
+        Assert.Equal(new ServerScalingStep(4, null, null), ServerScalingStep.Decide(3, 5, true, Healthy(3), Names));
     }
 
     public static TheoryData<string, ConsulObservation, bool> Unsafe => new()

@@ -10,19 +10,46 @@ namespace ConsulOperator.Tests.Integration;
 public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 2)
 {
     [Fact]
-    public async Task Removed_servers_are_taken_out_of_raft_one_at_a_time_and_quorum_holds_at_every_moment()
+    public async Task Each_removed_server_leaves_raft_before_its_pod_goes_and_quorum_holds_at_every_moment()
     {
         var dc = await FiveServersAsync();
         var steps = RecordServerReplicas();
         using var watch = WatchLeader(dc);
 
+        // At the moment the StatefulSet drops an ordinal, that server must have left already.
+        var statusAtShrink = Harness.Record(change =>
+            IsServerSet(change) && ObjectStore.Number(change.Item["spec"]!["replicas"]) is var replicas and < 5
+                ? $"consul-server-{replicas}: {dc.Find($"consul-server-{replicas}")!.Status} in raft={dc.Find($"consul-server-{replicas}")!.InRaft}"
+                : null,
+            collapseRepeats: true);
+
         ScaleTo(3);
         await WaitForReadyAsync(generation: 2);
 
         Assert.Equal(["4", "3"], steps.Snapshot());
+        Assert.Equal(["consul-server-4: Left in raft=False", "consul-server-3: Left in raft=False"], statusAtShrink.Snapshot());
         Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.RaftPeers);
-        Assert.Equal(2, Harness.List("v1", "Event").Count(e => (string?)e["reason"] == "RaftPeerRemoved"));
+        Assert.Equal(2, Harness.List("v1", "Event").Count(e => (string?)e["reason"] == "ServerLeft"));
         Assert.Equal(0, watch.MomentsWithoutLeader);
+    }
+
+    [Fact]
+    public async Task A_server_whose_pod_went_without_leaving_is_taken_out_of_raft()
+    {
+        var dc = await FiveServersAsync();
+
+        // Someone else scales the servers down behind the operator's back: no leave, a failed voter.
+        var set = Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!;
+        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        cluster.Spec.Servers.Replicas = 3;
+        set.Spec.Replicas = 4;
+        Harness.Update(set);
+        Harness.Update(cluster);
+
+        await WaitForReadyAsync(generation: 2);
+        Assert.Contains("RaftPeerRemoved", Harness.List("v1", "Event").Select(e => (string?)e["reason"]));
+        Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.RaftPeers);
+        Assert.Equal(3, dc.Agents.Count(a => a.Server && a.InRaft));
     }
 
     [Fact]
