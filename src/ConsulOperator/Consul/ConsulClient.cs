@@ -27,8 +27,6 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
         return string.IsNullOrEmpty(leader) ? null : leader;
     }
 
-    public async Task<IReadOnlyList<string>> PeersAsync(CancellationToken cancel) => await GetAsync<List<string>>(Servers, "v1/status/peers", cancel) ?? [];
-
     public async Task<RaftConfiguration> RaftConfigurationAsync(CancellationToken cancel) =>
         await GetAsync<RaftConfiguration>(Servers, "v1/operator/raft/configuration", cancel) ?? new RaftConfiguration([], 0);
 
@@ -143,14 +141,6 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
 
     public Task ForceLeaveAsync(string node, bool prune, CancellationToken cancel) =>
         SendAsync(HttpMethod.Put, Servers, $"v1/agent/force-leave/{Uri.EscapeDataString(node)}{(prune ? "?prune=1" : "")}", null, cancel);
-
-    /// <summary>A raft snapshot (gzipped tar), streamed as Consul sends it. <c>stale</c> lets any server answer.</summary>
-    public async Task SaveSnapshotAsync(Stream destination, CancellationToken cancel)
-    {
-        var endpoint = new Uri(Servers, "v1/snapshot?stale");
-        using var response = await retry.RunAsync(HttpMethod.Get, endpoint, attempt => http.SendAsync(Request(HttpMethod.Get, endpoint, null), attempt), time, cancel);
-        await response.Content.CopyToAsync(destination, cancel);
-    }
 
     private async Task Keyring(HttpMethod method, string key, CancellationToken cancel) =>
         await SendAsync(method, Servers, "v1/operator/keyring", new JsonObject { ["Key"] = key }, cancel);

@@ -184,7 +184,10 @@ public sealed class ConsulClusterReconciler(
         if (step.DeadPeer is { } dead && client is not null)
         {
             await client.RemoveRaftPeerAsync(dead.ID, cancel);
-            await events.RecordAsync(cluster, EventRecorder.Normal, "RaftPeerRemoved", $"removed {dead.Node} ({dead.Address}), whose pod is gone, from raft", cancel);
+
+            // And out of the member list, where a failed member would otherwise linger for days.
+            await client.ForceLeaveAsync(dead.Node, prune: true, cancel);
+            await events.RecordAsync(cluster, EventRecorder.Normal, "RaftPeerRemoved", $"removed {dead.Node} ({dead.Address}), whose pod is gone, from raft and the member list", cancel);
         }
 
         if (step.Leaving is { } leaving)

@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using static ConsulOperator.Testing.Consul.ConsulDatacenter;
@@ -15,8 +13,6 @@ public sealed record ConsulAnswer(int StatusCode, string? Text = null, JsonNode?
 /// </summary>
 internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
-
     private ConsulDatacenter Datacenter => datacenter;
 
     public ConsulAnswer Route(string method, string path, IQueryCollection query, JsonObject? body, Agent agent, string? token)
@@ -56,7 +52,6 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             ("PUT", ["v1", "acl", "policy", var id]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WritePolicy(id, body!),
             ("GET", ["v1", "operator", "keyring"]) => Require(acl, "keyring", "", false) ?? Keyring(),
             (_, ["v1", "operator", "keyring"]) => Require(acl, "keyring", "", true) ?? ChangeKeyring(method, (string?)body?["Key"]),
-            ("GET", ["v1", "snapshot"]) => Require(acl, "management", "", true) ?? (query.ContainsKey("stale") ? null : NeedsLeader()) ?? Snapshot(),
             _ => new ConsulAnswer(404, $"no handler for {method} {path}"),
         };
     }
@@ -399,23 +394,6 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             default:
                 return new ConsulAnswer(405, $"method {method} not allowed");
         }
-    }
-
-    private ConsulAnswer Snapshot()
-    {
-        Datacenter.CountSnapshot();
-        var state = new JsonObject
-        {
-            ["Datacenter"] = Datacenter.Name,
-            ["Services"] = new JsonArray([.. Datacenter.Agents.SelectMany(a => a.Services.Keys).Select(id => (JsonNode)JsonValue.Create(id))]),
-        };
-        using var gzipped = new MemoryStream();
-        using (var gzip = new GZipStream(gzipped, CompressionLevel.Fastest))
-        {
-            JsonSerializer.Serialize(gzip, state, Json);
-        }
-
-        return new ConsulAnswer(200, Bytes: gzipped.ToArray());
     }
 
     private static ConsulAnswer Ok(JsonNode json) => new(200, Json: json);

@@ -53,8 +53,6 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
     /// <summary>Every bootstrap request, including those refused.</summary>
     public int AclBootstrapCalls { get; private set; }
 
-    public int SnapshotsTaken { get; private set; }
-
     public Lock Gate => gate;
 
     /// <summary>Raft loses its leader (an election that does not finish) until lifted, whatever the voters say.</summary>
@@ -246,8 +244,6 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
             return token;
         }
     }
-
-    internal void CountSnapshot() => SnapshotsTaken++;
 
     internal List<string> GossipKeyList => gossipKeys;
 

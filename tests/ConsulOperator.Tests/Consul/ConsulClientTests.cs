@@ -38,7 +38,6 @@ public sealed class ConsulClientTests : IAsyncLifetime
     {
         var consul = Client();
         Assert.Equal("10.0.0.10:8300", await consul.LeaderAsync(default));
-        Assert.Equal(["10.0.0.10:8300", "10.0.0.11:8300", "10.0.0.12:8300"], await consul.PeersAsync(default));
 
         var raft = await consul.RaftConfigurationAsync(default);
         Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], raft.Servers.Select(s => s.Node));
@@ -97,11 +96,11 @@ public sealed class ConsulClientTests : IAsyncLifetime
         server.Faults.FailNext("/v1/status/leader", 2, 500);
         Assert.NotNull(await consul.LeaderAsync(default));
 
-        server.Faults.FailNext("/v1/status/peers", 3, 500, "rpc error: injected");
-        var failure = await Assert.ThrowsAsync<ConsulApiException>(() => consul.PeersAsync(default));
+        server.Faults.FailNext("/v1/operator/raft/configuration", 3, 500, "rpc error: injected");
+        var failure = await Assert.ThrowsAsync<ConsulApiException>(() => consul.RaftConfigurationAsync(default));
         Assert.Equal(HttpStatusCode.InternalServerError, failure.StatusCode);
-        Assert.Contains("GET https://consul-server.consul.svc.cluster.local:8501/v1/status/peers: 500 rpc error: injected", failure.Message, StringComparison.Ordinal);
-        Assert.Equal(3, server.Requests.Count(r => r.StartsWith("GET /v1/status/peers", StringComparison.Ordinal)));
+        Assert.Contains("GET https://consul-server.consul.svc.cluster.local:8501/v1/operator/raft/configuration: 500 rpc error: injected", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(3, server.Requests.Count(r => r.StartsWith("GET /v1/operator/raft/configuration", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -198,14 +197,6 @@ public sealed class ConsulClientTests : IAsyncLifetime
         await consul.UseGossipKeyAsync("new", default);
         await consul.RemoveGossipKeyAsync("old", default);
         Assert.Equal(["new"], datacenter.GossipKeys);
-    }
-
-    [Fact]
-    public async Task A_snapshot_streams_gzip()
-    {
-        using var snapshot = new MemoryStream();
-        await Client().SaveSnapshotAsync(snapshot, default);
-        Assert.Equal([0x1f, 0x8b], snapshot.ToArray()[..2]);
     }
 
     private static List<ConsulDatacenter.PodView> Pods(int servers, int clients) =>

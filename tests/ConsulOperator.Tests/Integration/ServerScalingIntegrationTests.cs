@@ -50,6 +50,7 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
         Assert.Contains("RaftPeerRemoved", Harness.List("v1", "Event").Select(e => (string?)e["reason"]));
         Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.RaftPeers);
         Assert.Equal(3, dc.Agents.Count(a => a.Server && a.InRaft));
+        Assert.Equal(0, Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.FailedMembers);
     }
 
     [Fact]
