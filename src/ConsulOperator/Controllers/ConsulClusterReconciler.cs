@@ -64,6 +64,7 @@ public sealed class ConsulClusterReconciler(
         {
             cluster = await api.AddFinalizerAsync(cluster, DnsFinalizer, cancel);
         }
+
         var requirements = KeyMaterialSecrets.Requirements(cluster);
         var plan = KeyMaterialPlanner.Plan(existing, requirements, time);
         // One Event per reason and reconcile: a new cluster issues a dozen certificates, not a dozen Events.
@@ -76,22 +77,9 @@ public sealed class ConsulClusterReconciler(
         var bootstrapExpect = DesiredState.BootstrapExpect(cluster);
         var desired = DesiredState.Build(cluster, plan.Material, bootstrapExpect);
         var scaling = await StepServerScalingAsync(cluster, desired, observation, consulClient, cancel);
-        var applied = new List<(ApplyOutcome Outcome, string Object)>();
-        foreach (var item in desired)
-        {
-            var outcome = await ApplyAsync(item, cancel);
-            if (outcome != ApplyOutcome.Unchanged)
-            {
-                logger.LogInformation("{Outcome} {Kind} {Name}", outcome, item.Kind, item.Metadata.Name);
-                applied.Add((outcome, $"{item.Kind} {item.Metadata.Name}"));
-            }
-        }
+        await ApplyAllAsync(cluster, desired, cancel);
 
-        foreach (var group in applied.GroupBy(a => a.Outcome))
-        {
-            await events.RecordAsync(cluster, EventRecorder.Normal, group.Key.ToString(), $"{group.Key} {string.Join(", ", group.Select(a => a.Object))}", cancel);
-        }
-
+        // One operation on the agents at a time: scaling, then pod restarts, then a gossip key rotation.
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var waiting = scaling ?? await RollPodsAsync(cluster, plan.Material, observation, cancel);
         var gossipRotation = new GossipRotationOutcome(cluster.Status?.GossipRotation, null);
@@ -124,15 +112,39 @@ public sealed class ConsulClusterReconciler(
         var firstLeafExpiry = plan.Material.Leaves.Values.Min(l => l.NotAfter);
         metrics.CertificateExpiry(ns, name, "leaf", firstLeafExpiry);
 
-        // Come back when the first certificate enters its rotation window, to ask Consul again, and at least every resync period.
-        var rotation = firstLeafExpiry - requirements.RotateBefore - time.GetUtcNow();
-        var consulHealthy = Conditions.IsTrue(status.Conditions, ClusterStatus.ConsulHealthy);
-        var poll = !observation.Asked ? options.ResyncPeriod : consulHealthy ? options.ConsulPollInterval : TimeSpan.FromTicks(Math.Min(options.ConsulPollInterval.Ticks, UnhealthyPollInterval.Ticks));
-        var next = new[] { rotation, poll, options.ResyncPeriod }.Min();
-        return ReconcileResult.After(TimeSpan.FromTicks(Math.Max(next.Ticks, TimeSpan.FromSeconds(1).Ticks)));
+        return ReconcileResult.After(NextLook(firstLeafExpiry - requirements.RotateBefore - time.GetUtcNow(), observation.Asked, Conditions.IsTrue(status.Conditions, ClusterStatus.ConsulHealthy)));
     }
 
     private static readonly TimeSpan UnhealthyPollInterval = TimeSpan.FromSeconds(5);
+
+    // Come back when the first certificate enters its rotation window, to ask Consul again (sooner while it is unhealthy),
+    // and at least every resync period; never sooner than a second.
+    private TimeSpan NextLook(TimeSpan untilRotation, bool consulAsked, bool consulHealthy)
+    {
+        var poll = !consulAsked ? options.ResyncPeriod : consulHealthy ? options.ConsulPollInterval : TimeSpan.FromTicks(Math.Min(options.ConsulPollInterval.Ticks, UnhealthyPollInterval.Ticks));
+        var next = new[] { untilRotation, poll, options.ResyncPeriod }.Min();
+        return TimeSpan.FromTicks(Math.Max(next.Ticks, TimeSpan.FromSeconds(1).Ticks));
+    }
+
+    // Creates or updates what differs; one Event per kind of change, naming the objects.
+    private async Task ApplyAllAsync(V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, CancellationToken cancel)
+    {
+        var applied = new List<(ApplyOutcome Outcome, string Object)>();
+        foreach (var item in desired)
+        {
+            var outcome = await ApplyAsync(item, cancel);
+            if (outcome != ApplyOutcome.Unchanged)
+            {
+                logger.LogInformation("{Outcome} {Kind} {Name}", outcome, item.Kind, item.Metadata.Name);
+                applied.Add((outcome, $"{item.Kind} {item.Metadata.Name}"));
+            }
+        }
+
+        foreach (var group in applied.GroupBy(a => a.Outcome))
+        {
+            await events.RecordAsync(cluster, EventRecorder.Normal, group.Key.ToString(), $"{group.Key} {string.Join(", ", group.Select(a => a.Object))}", cancel);
+        }
+    }
 
     // Once a server pod is ready there is someone to ask: keep the ACLs set up, then see what Consul sees.
     private async Task<(ConsulObservation Observation, AclOutcome Acl, ConsulClient? Client)> AskConsulAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, CancellationToken cancel)

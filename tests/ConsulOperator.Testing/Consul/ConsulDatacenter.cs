@@ -87,7 +87,7 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
                 }
             }
 
-            foreach (var pod in pods.Where(p => p.Ready))
+            foreach (var pod in pods.Where(p => p.Ready).OrderBy(p => p.Name, StringComparer.Ordinal))
             {
                 Start(pod);
             }
@@ -177,7 +177,7 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
             }
 
             // Servers answer for the "consul" service themselves.
-            var visible = agents.Values.Where(a => a.Status == MemberStatus.Alive && anonymous.Allows("node", a.Name, write: false)).ToList();
+            var visible = agents.Values.Where(a => a.Status == MemberStatus.Alive && anonymous.Allows("node", a.Name, write: false)).OrderBy(a => a.Name, StringComparer.Ordinal).ToList();
             var servers = service == "consul" ? visible.Where(a => a.Server).Select(a => a.Ip) : [];
             return [.. servers, .. visible.SelectMany(a => a.Services.Values).Where(s => s.Name == service && s.Checks.All(c => c.Status == "passing")).Select(s => s.Address)];
         }

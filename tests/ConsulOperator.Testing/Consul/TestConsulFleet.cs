@@ -26,7 +26,20 @@ public sealed class TestConsulFleet : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (string Version, X509Certificate2 Certificate)> certificates = new();
     private TestConsulServer server = null!;
 
-    private TestConsulFleet(ObjectStore store) => this.store = store;
+    // The agent pods of every cluster, kept from the store's changes: looking them up per request must not scan the store.
+    // Events can arrive out of order (a handler that recreates a pod runs inside the deletion's event), so the newest
+    // resourceVersion wins.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, (long Version, ConsulDatacenter.PodView? Pod)>> pods = new();
+
+    private TestConsulFleet(ObjectStore store)
+    {
+        this.store = store;
+        store.Changed += OnChanged;
+        foreach (var pod in store.List(Pods, null, Selector.Parse(null, null)).Items)
+        {
+            Track("ADDED", ObjectStore.Number(pod["metadata"]!["resourceVersion"]), pod);
+        }
+    }
 
     public TestConsulServer Server => server;
 
@@ -121,18 +134,32 @@ public sealed class TestConsulFleet : IAsyncDisposable
         var tls = new ConsulTls(
             () => X509Certificate2.CreateFromPem(Text(ns, names.CaSecret, KeyMaterialSecrets.CertificateKey)!),
             serverName => Serving(ns, serverName?.Split('.')[0] is { } pod && store.Get(Secrets, ns, $"{pod}-tls") is not null ? $"{pod}-tls" : names.PodSecret(Components.Server, 0)));
-        return new ConsulSite(datacenter, tls, () => datacenter.ObservePods(PodsOf(ns, cluster, names)));
+        return new ConsulSite(datacenter, tls, () => datacenter.ObservePods([.. pods.GetValueOrDefault($"{ns}/{cluster}")?.Values.Select(v => v.Pod).OfType<ConsulDatacenter.PodView>() ?? []]));
     }
 
-    private List<ConsulDatacenter.PodView> PodsOf(string ns, string cluster, Names names) =>
-        [.. store.List(Pods, ns, Selector.Parse($"{Labels.Instance}={cluster}", null)).Items.Select(pod =>
+    private void OnChanged(WatchEvent change)
+    {
+        if (change.Resource == Pods)
         {
-            var name = (string)pod["metadata"]!["name"]!;
-            var server = name.StartsWith($"{names.Servers}-", StringComparison.Ordinal);
-            var ordinal = int.Parse(name[(name.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-            var ready = (pod["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true;
-            return new ConsulDatacenter.PodView(name, ordinal, server, (string)pod["metadata"]!["uid"]!, ready, (string?)pod["metadata"]!["labels"]?[Labels.Version]);
-        })];
+            Track(change.Type, change.ResourceVersion, change.Item);
+        }
+    }
+
+    private void Track(string type, long version, JsonObject pod)
+    {
+        var metadata = pod["metadata"]!;
+        if ((string?)metadata["labels"]?[Labels.Instance] is not { } cluster || (string?)metadata["labels"]?[Labels.Component] is not { } component)
+        {
+            return;
+        }
+
+        var name = (string)metadata["name"]!;
+        var ordinal = int.Parse(name[(name.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var ready = (pod["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true;
+        var view = type == "DELETED" ? null : new ConsulDatacenter.PodView(name, ordinal, component == Components.Server, (string)metadata["uid"]!, ready, (string?)metadata["labels"]?[Labels.Version]);
+        pods.GetOrAdd($"{(string)metadata["namespace"]!}/{cluster}", _ => new())
+            .AddOrUpdate(name, (version, view), (_, known) => known.Version > version ? known : (version, view));
+    }
 
     private X509Certificate2? Serving(string ns, string secretName)
     {
