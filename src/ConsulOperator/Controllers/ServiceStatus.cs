@@ -29,13 +29,14 @@ public static class ServiceStatus
         return new ConsulServiceStatus { ObservedGeneration = generation, Conditions = conditions, Registered = true, RegisteredOn = agent, Health = health };
     }
 
-    /// <summary>Not registered (yet): why, and whether it is a problem with the ConsulService itself (degraded) or a wait.</summary>
+    /// <summary>Not registered by this reconcile: why, and whether it is a problem (degraded) or a wait.</summary>
     public static ConsulServiceStatus NotRegistered(V1Alpha1ConsulService service, string reason, string message, bool degraded, DateTimeOffset now)
     {
         var generation = service.Metadata.Generation;
         var conditions = Conditions.Set(service.Status?.Conditions, Registered, false, reason, message, generation, now);
         conditions = Conditions.Set(conditions, Conditions.Ready, false, reason, message, generation, now);
         conditions = Conditions.Set(conditions, Conditions.Degraded, degraded, degraded ? reason : "AsExpected", degraded ? message : "no problem found", generation, now);
-        return new ConsulServiceStatus { ObservedGeneration = generation, Conditions = conditions, Registered = false, RegisteredOn = service.Status?.RegisteredOn, Health = null };
+        // Whether an earlier registration still stands is unknown when Consul could not be asked: keep what was last seen.
+        return new ConsulServiceStatus { ObservedGeneration = generation, Conditions = conditions, Registered = service.Status?.Registered ?? false, RegisteredOn = service.Status?.RegisteredOn, Health = service.Status?.Health };
     }
 }

@@ -34,7 +34,7 @@ public sealed class ConsulServiceIntegrationTests() : IntegrationTest()
         var changed = Service();
         changed.Spec.Port = 3307;
         Harness.Update(changed);
-        await WaitForServiceAsync(s => s.ObservedGeneration == 2 && s.Registered == true, "the change to be registered");
+        await WaitForServiceAsync(s => Conditions.Find(s.Conditions, ServiceStatus.Registered) is { Status: "True", ObservedGeneration: 2 }, "the change to be registered");
         Assert.Equal(3307, dc.Find(status.RegisteredOn!)!.Services[ServiceId].Port);
 
         Harness.Delete<V1Alpha1ConsulService>("r-3306-mysql");

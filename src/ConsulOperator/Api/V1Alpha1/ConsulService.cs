@@ -129,7 +129,7 @@ public sealed class ConsulServiceStatus
     /// <summary>Ready, Registered, Degraded.</summary>
     public List<V1Condition>? Conditions { get; set; }
 
-    /// <summary>Whether the service is registered in Consul now.</summary>
+    /// <summary>Whether the service was registered in Consul when the operator last could look (the Registered condition says why not, if not).</summary>
     public bool? Registered { get; set; }
 
     /// <summary>The Consul agent (node) the service is registered on.</summary>
