@@ -15,12 +15,11 @@ public sealed record ConsulObservation(string? LeaderAddress, RaftConfiguration 
 
     public static ConsulObservation Unreachable(string problem) => NotAsked with { Problem = problem };
 
-    /// <summary>Leader, raft configuration, autopilot health and gossip members, as one token sees them.</summary>
-    public static async Task<ConsulObservation> ObserveAsync(ConsulClient consul, CancellationToken cancel)
+    /// <summary>Raft configuration, autopilot health and gossip members as one token sees them, given the leader just read.</summary>
+    public static async Task<ConsulObservation> ObserveAsync(ConsulClient consul, string? leader, CancellationToken cancel)
     {
         try
         {
-            var leader = await consul.LeaderAsync(cancel);
             if (leader is null)
             {
                 return new ConsulObservation(null, new RaftConfiguration([], 0), null, await consul.MembersAsync(consul.Servers, cancel), null);

@@ -158,9 +158,11 @@ public sealed class ConsulClusterReconciler(
 
         var anonymous = consul.For(names, spec.Datacenter, spec.Domain, material.Ca, material.Leaves[names.CliSecret], null);
         AclOutcome aclOutcome;
+        string? leader;
         try
         {
-            aclOutcome = await acl.EnsureAsync(cluster, anonymous, await anonymous.LeaderAsync(cancel), cancel);
+            leader = await anonymous.LeaderAsync(cancel);
+            aclOutcome = await acl.EnsureAsync(cluster, anonymous, leader, cancel);
         }
         catch (ConsulApiException e)
         {
@@ -168,7 +170,7 @@ public sealed class ConsulClusterReconciler(
         }
 
         var client = aclOutcome.OperatorToken is null ? anonymous : anonymous.WithToken(aclOutcome.OperatorToken);
-        var observation = await ConsulObservation.ObserveAsync(client, cancel);
+        var observation = await ConsulObservation.ObserveAsync(client, leader, cancel);
         if (aclOutcome.AgentTokens is not null && observation.Problem is null)
         {
             try
