@@ -127,7 +127,7 @@ public static class ClusterStatus
         var conditions = Conditions.Set(cluster.Status?.Conditions, Conditions.Ready, false, reason, message, generation, now);
         conditions = Conditions.Set(conditions, Conditions.Degraded, true, reason, message, generation, now);
         conditions = Conditions.Set(conditions, Conditions.Progressing, false, reason, "nothing is applied until the problem is fixed", generation, now);
-        var status = k8s.KubernetesJson.Deserialize<ConsulClusterStatus>(k8s.KubernetesJson.Serialize(cluster.Status ?? new ConsulClusterStatus()));
+        var status = ObjectWrites.DeepCopy(cluster.Status ?? new ConsulClusterStatus());
         status.ObservedGeneration = generation;
         status.Conditions = conditions;
         return status;

@@ -44,8 +44,8 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
 
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var bootstrapSecret = await FindOrCreateAsync(cluster, names.AclBootstrapSecret, () => new() { [TokenKey] = NewSecretId(), [StateKey] = Pending }, cancel);
-        var management = Text(bootstrapSecret, TokenKey) ?? "";
-        if (Text(bootstrapSecret, StateKey) != Done)
+        var management = KeyMaterialSecrets.Text(bootstrapSecret, TokenKey) ?? "";
+        if (KeyMaterialSecrets.Text(bootstrapSecret, StateKey) != Done)
         {
             if (leader is null)
             {
@@ -62,7 +62,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         }
 
         var operatorSecret = await FindOrCreateAsync(cluster, names.AclOperatorSecret, () => new() { [TokenKey] = NewSecretId() }, cancel);
-        var operatorToken = Text(operatorSecret, TokenKey)!;
+        var operatorToken = KeyMaterialSecrets.Text(operatorSecret, TokenKey)!;
         var agentSecret = await EnsureAgentTokensAsync(cluster, cancel);
         var agentTokens = agentSecret.Data.ToDictionary(d => d.Key, d => Encoding.UTF8.GetString(d.Value));
 
@@ -246,6 +246,4 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         secret.Data ??= new Dictionary<string, byte[]>();
         return secret;
     }
-
-    private static string? Text(V1Secret secret, string key) => secret.Data?.TryGetValue(key, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
 }

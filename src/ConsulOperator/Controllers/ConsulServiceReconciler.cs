@@ -112,11 +112,7 @@ public sealed class ConsulServiceReconciler(
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var material = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns), parsed);
         var cli = material.Leaves.GetValueOrDefault(names.CliSecret)?.Certificate;
-        string? token = null;
-        if (cluster.Spec.Acl.Enabled && caches.Secrets.Find(ns, names.AclOperatorSecret)?.Data?.TryGetValue(ConsulAcl.TokenKey, out var secret) == true)
-        {
-            token = Encoding.UTF8.GetString(secret);
-        }
+        var token = cluster.Spec.Acl.Enabled && caches.Secrets.Find(ns, names.AclOperatorSecret) is { } secret ? KeyMaterialSecrets.Text(secret, ConsulAcl.TokenKey) : null;
 
         if (material.Ca is null || cli is null || (cluster.Spec.Acl.Enabled && token is null))
         {

@@ -94,7 +94,7 @@ public sealed class CoreDnsForwarding(KubeApi api, ICache<V1ConfigMap> watched, 
     {
         var copy = configMap is null
             ? new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = new V1ObjectMeta { Name = ConfigMapName(spec), NamespaceProperty = spec.Namespace } }
-            : k8s.KubernetesJson.Deserialize<V1ConfigMap>(k8s.KubernetesJson.Serialize(configMap));
+            : ObjectWrites.DeepCopy(configMap);
         var data = copy.Data ??= new Dictionary<string, string>();
         switch (spec.Mode)
         {

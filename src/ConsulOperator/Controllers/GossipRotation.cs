@@ -35,7 +35,7 @@ public sealed class GossipRotation(KubeApi api, OperatorCaches caches, EventReco
             return new GossipRotationOutcome(completed, null);
         }
 
-        if (Text(secret, RotationKey) != requested)
+        if (KeyMaterialSecrets.Text(secret, RotationKey) != requested)
         {
             secret = await WriteAsync(secret, s =>
             {
@@ -45,7 +45,7 @@ public sealed class GossipRotation(KubeApi api, OperatorCaches caches, EventReco
             await events.RecordAsync(cluster, EventRecorder.Normal, "GossipKeyRotating", $"rotation '{requested}': a new gossip key is stored in Secret {names.GossipSecret}", cancel);
         }
 
-        if (Text(secret, NextKeyKey) is { } next)
+        if (KeyMaterialSecrets.Text(secret, NextKeyKey) is { } next)
         {
             await consul.InstallGossipKeyAsync(next, cancel);
             var pools = await consul.KeyringAsync(cancel);
@@ -65,7 +65,7 @@ public sealed class GossipRotation(KubeApi api, OperatorCaches caches, EventReco
             }, cancel);
         }
 
-        var primary = Text(secret, KeyMaterialSecrets.GossipKeyKey)!;
+        var primary = KeyMaterialSecrets.Text(secret, KeyMaterialSecrets.GossipKeyKey)!;
         foreach (var old in (await consul.KeyringAsync(cancel)).SelectMany(p => p.Keys.Keys).Where(k => k != primary).Distinct().ToList())
         {
             await consul.RemoveGossipKeyAsync(old, cancel);
@@ -83,6 +83,4 @@ public sealed class GossipRotation(KubeApi api, OperatorCaches caches, EventReco
         change(copy);
         return await api.ReplaceAsync(copy, cancel);
     }
-
-    private static string? Text(V1Secret secret, string key) => secret.Data?.TryGetValue(key, out var value) == true ? Encoding.UTF8.GetString(value) : null;
 }

@@ -153,7 +153,8 @@ public static class KeyMaterialSecrets
         };
     }
 
-    private static string? Text(V1Secret secret, string key)
+    /// <summary>A Secret's value as text, from data or (as written by a human, not yet read back) stringData.</summary>
+    public static string? Text(V1Secret secret, string key)
     {
         if (secret.Data?.TryGetValue(key, out var bytes) == true)
         {

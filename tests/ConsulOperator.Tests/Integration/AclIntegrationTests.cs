@@ -1,6 +1,7 @@
 using System.Text;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Controllers;
+using ConsulOperator.Desired;
 using ConsulOperator.Runtime;
 using ConsulOperator.Tests.Support;
 using k8s.Models;
@@ -21,7 +22,7 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         var dc = datacenter.Datacenter("consul", "consul")!;
 
         var bootstrap = Harness.Get<V1Secret>("consul-acl-bootstrap")!;
-        Assert.Equal(ConsulAcl.Done, Text(bootstrap, ConsulAcl.StateKey));
+        Assert.Equal(ConsulAcl.Done, KeyMaterialSecrets.Text(bootstrap, ConsulAcl.StateKey));
         Assert.Equal(1, dc.Bootstraps);
         Assert.Equal(1, dc.AclBootstrapCalls);
 
@@ -37,8 +38,8 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Assert.Equal(["10.0.0.10", "10.0.0.11", "10.0.0.12"], dc.ResolveService("consul"));
 
         // The operator asks Consul with its own token, not the management one.
-        var operatorToken = Text(Harness.Get<V1Secret>("consul-acl-operator")!, ConsulAcl.TokenKey);
-        Assert.NotEqual(Text(bootstrap, ConsulAcl.TokenKey), operatorToken);
+        var operatorToken = KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-acl-operator")!, ConsulAcl.TokenKey);
+        Assert.NotEqual(KeyMaterialSecrets.Text(bootstrap, ConsulAcl.TokenKey), operatorToken);
         Assert.True(Conditions.IsTrue(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.Conditions, ClusterStatus.AclReady));
 
         // A new operator process starts from the Secrets and never bootstraps again.
@@ -81,7 +82,7 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Harness.Api.StatefulSets.LimitReady("consul", "consul-server", null);
         await WaitForReadyAsync();
         var stored = Harness.Get<V1Secret>("consul-acl-bootstrap")!;
-        Assert.Equal((ConsulAcl.Done, secret), (Text(stored, ConsulAcl.StateKey), Text(stored, ConsulAcl.TokenKey)));
+        Assert.Equal((ConsulAcl.Done, secret), (KeyMaterialSecrets.Text(stored, ConsulAcl.StateKey), KeyMaterialSecrets.Text(stored, ConsulAcl.TokenKey)));
         Assert.Equal(1, dc.Bootstraps);
     }
 
@@ -102,7 +103,7 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Assert.Contains("never bootstraps twice", degraded.Message, StringComparison.Ordinal);
         Assert.Contains("consul-acl-bootstrap", degraded.Message, StringComparison.Ordinal);
         Assert.Contains(ConsulAcl.BootstrappedElsewhere, Harness.List("v1", "Event").Select(e => (string?)e["reason"]));
-        Assert.Equal(ConsulAcl.Pending, Text(Harness.Get<V1Secret>("consul-acl-bootstrap")!, ConsulAcl.StateKey));
+        Assert.Equal(ConsulAcl.Pending, KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-acl-bootstrap")!, ConsulAcl.StateKey));
         Assert.Equal(1, dc.Bootstraps);
     }
 
@@ -120,6 +121,4 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Metadata = new V1ObjectMeta { Name = "consul-acl-bootstrap", NamespaceProperty = "consul" },
         Data = new Dictionary<string, byte[]> { [ConsulAcl.TokenKey] = Encoding.UTF8.GetBytes(token), [ConsulAcl.StateKey] = Encoding.UTF8.GetBytes(state) },
     };
-
-    private static string? Text(V1Secret secret, string key) => secret.Data.TryGetValue(key, out var value) ? Encoding.UTF8.GetString(value) : null;
 }

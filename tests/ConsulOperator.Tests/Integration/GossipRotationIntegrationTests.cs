@@ -66,6 +66,5 @@ public sealed class GossipRotationIntegrationTests() : IntegrationTest(replicas:
         Harness.Update(cluster);
     }
 
-    private string? GossipSecretKey(string key) =>
-        Harness.Get<V1Secret>("consul-gossip")!.Data.TryGetValue(key, out var value) ? Encoding.UTF8.GetString(value) : null;
+    private string? GossipSecretKey(string key) => KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-gossip")!, key);
 }
