@@ -14,6 +14,10 @@ public sealed class ConsulEndpoints(Func<DnsEndPoint, CancellationToken, ValueTa
 
     public static Uri Agent(Names names, string component, int ordinal) => Https(names.PodDnsNames(component, ordinal)[1]);
 
+    /// <summary>The agent of one of the cluster's pods, by pod (node) name.</summary>
+    public static Uri Agent(Names names, string pod) =>
+        names.ParsePod(pod) is var (component, ordinal) ? Agent(names, component, ordinal) : throw new ArgumentException($"{pod} is not an agent pod of {names.Cluster}", nameof(pod));
+
     public ValueTask<DnsEndPoint> RouteAsync(DnsEndPoint target, CancellationToken cancel) => route?.Invoke(target, cancel) ?? ValueTask.FromResult(target);
 
     private static Uri Https(string host) => new($"https://{host}:{AgentConfig.HttpsPort}/");

@@ -98,7 +98,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
             var key = $"{names.Namespace}/{names.Cluster}/{pod}";
             if (acl.AgentTokens?.TryGetValue(pod, out var secretId) == true && (!delivered.TryGetValue(key, out var given) || given != secretId))
             {
-                await operatorClient.SetAgentTokenAsync(AgentUri(names, pod), "agent", secretId, cancel);
+                await operatorClient.SetAgentTokenAsync(ConsulEndpoints.Agent(names, pod), "agent", secretId, cancel);
                 delivered[key] = secretId;
             }
         }
@@ -231,12 +231,6 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
             // Created meanwhile (the cache is behind): the existing one is the truth, never a new secret.
             return Normalized(await api.GetAsync<V1Secret>(ns, name, cancel) ?? throw new InvalidOperationException($"Secret {ns}/{name} was created and is gone again", e));
         }
-    }
-
-    private static Uri AgentUri(Names names, string pod)
-    {
-        var component = pod.StartsWith($"{names.Servers}-", StringComparison.Ordinal) ? Components.Server : Components.Client;
-        return ConsulEndpoints.Agent(names, component, int.Parse(pod[(pod.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static string NewSecretId() => Guid.NewGuid().ToString();

@@ -208,7 +208,7 @@ public sealed class ConsulClusterReconciler(
         {
             // A step down is only decided on a healthy observation, which came with a client.
             var leaver = client ?? throw new InvalidOperationException($"no Consul client to ask {leaving} to leave");
-            await leaver.LeaveAsync(ConsulEndpoints.Agent(names, Components.Server, step.Replicas), cancel);
+            await leaver.LeaveAsync(ConsulEndpoints.Agent(names, leaving), cancel);
             await events.RecordAsync(cluster, EventRecorder.Normal, "ServerLeft", $"{leaving} left gossip and raft; removing its pod", cancel);
         }
 
@@ -253,7 +253,7 @@ public sealed class ConsulClusterReconciler(
             .Where(p => Label(p, Labels.Instance) == names.Cluster && Label(p, Labels.Component) == component)
             .Select(p => new AgentPod(
                 p.Metadata.Name,
-                int.Parse(p.Metadata.Name[(p.Metadata.Name.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+                names.ParsePod(p.Metadata.Name)?.Ordinal ?? -1,
                 Label(p, "controller-revision-hash"),
                 p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true,
                 p.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : DateTimeOffset.MinValue))];

@@ -148,11 +148,9 @@ public sealed class ConsulServiceReconciler(
     // An agent that is gone (scaled away) took its registrations with it; 404 means it no longer holds this one.
     private static async Task DeregisterAsync(ConsulClient client, Names names, string agentName, string serviceId, CancellationToken cancel)
     {
-        var component = agentName.StartsWith($"{names.Servers}-", StringComparison.Ordinal) ? Components.Server : Components.Client;
-        var ordinal = int.Parse(agentName[(agentName.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         try
         {
-            await client.DeregisterServiceAsync(ConsulEndpoints.Agent(names, component, ordinal), serviceId, cancel);
+            await client.DeregisterServiceAsync(ConsulEndpoints.Agent(names, agentName), serviceId, cancel);
         }
         catch (ConsulApiException e) when (e.StatusCode is null)
         {

@@ -51,9 +51,6 @@ public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer
     // A raft peer whose pod is beyond the StatefulSet's replicas and no longer alive: removed from Kubernetes, not yet from raft.
     private static RaftServer? DeadPeerOf(int replicas, ConsulObservation consul, Names names) =>
         consul.Raft.Servers.FirstOrDefault(s =>
-            Ordinal(s.Node, names) >= replicas
+            names.ParsePod(s.Node) is (Components.Server, var ordinal) && ordinal >= replicas
             && consul.Autopilot?.Servers.FirstOrDefault(h => h.ID == s.ID) is not { SerfStatus: "alive" });
-
-    private static int Ordinal(string node, Names names) =>
-        node.StartsWith($"{names.Servers}-", StringComparison.Ordinal) && int.TryParse(node[(names.Servers.Length + 1)..], out var ordinal) ? ordinal : -1;
 }

@@ -33,6 +33,22 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
 
     public string PodSecret(string component, int ordinal) => $"{Pod(component, ordinal)}-tls";
 
+    /// <summary>Which agent pod (and so which Consul node) a name is: its component and ordinal, or null for a name that is none of ours.</summary>
+    public (string Component, int Ordinal)? ParsePod(string pod)
+    {
+        foreach (var component in new[] { Components.Server, Components.Client })
+        {
+            var prefix = $"{StatefulSet(component)}-";
+            if (pod.StartsWith(prefix, StringComparison.Ordinal)
+                && int.TryParse(pod.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ordinal))
+            {
+                return (component, ordinal);
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The pod's stable names through its headless Service, short and fully qualified.</summary>
     public IReadOnlyList<string> PodDnsNames(string component, int ordinal)
     {
