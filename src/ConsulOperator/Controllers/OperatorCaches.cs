@@ -40,16 +40,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public string DnsNamespace => dnsNamespace;
 
-    public Task RunAsync(CancellationToken cancel) => Task.WhenAll(
-        Clusters.RunAsync(cancel), ConsulServices.RunAsync(cancel), Secrets.RunAsync(cancel), ConfigMaps.RunAsync(cancel), Services.RunAsync(cancel),
-        StatefulSets.RunAsync(cancel), Pods.RunAsync(cancel), Claims.RunAsync(cancel), CronJobs.RunAsync(cancel), DisruptionBudgets.RunAsync(cancel), DnsConfigMaps.RunAsync(cancel));
+    public Task RunAsync(CancellationToken cancel) => Task.WhenAll(All.Select(i => i.RunAsync(cancel)));
 
-    public Task WaitForSyncAsync(CancellationToken cancel) => Task.WhenAll(
-        Clusters.WaitForSyncAsync(cancel), ConsulServices.WaitForSyncAsync(cancel), Secrets.WaitForSyncAsync(cancel), ConfigMaps.WaitForSyncAsync(cancel), Services.WaitForSyncAsync(cancel),
-        StatefulSets.WaitForSyncAsync(cancel), Pods.WaitForSyncAsync(cancel), Claims.WaitForSyncAsync(cancel), CronJobs.WaitForSyncAsync(cancel), DisruptionBudgets.WaitForSyncAsync(cancel), DnsConfigMaps.WaitForSyncAsync(cancel));
+    public Task WaitForSyncAsync(CancellationToken cancel) => Task.WhenAll(All.Select(i => i.WaitForSyncAsync(cancel)));
 
-    public bool HasSynced => Clusters.HasSynced && ConsulServices.HasSynced && Secrets.HasSynced && ConfigMaps.HasSynced && Services.HasSynced
-        && StatefulSets.HasSynced && Pods.HasSynced && Claims.HasSynced && CronJobs.HasSynced && DisruptionBudgets.HasSynced && DnsConfigMaps.HasSynced;
+    public bool HasSynced => All.All(i => i.HasSynced);
+
+    private IEnumerable<IInformer> All =>
+        [Clusters, ConsulServices, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, DnsConfigMaps];
 
     /// <summary>
     /// Routes every change to the key of the ConsulCluster it concerns, and to the ConsulServices that reference a

@@ -13,13 +13,23 @@ public interface ICache<T>
     IReadOnlyList<T> List(string? ns = null);
 }
 
+/// <summary>An informer whatever its kind: what a set of informers is started and waited on by.</summary>
+public interface IInformer
+{
+    bool HasSynced { get; }
+
+    Task RunAsync(CancellationToken cancel);
+
+    Task WaitForSyncAsync(CancellationToken cancel);
+}
+
 /// <summary>
 /// Keeps a local copy of every object of one kind (in some namespaces, matching a label selector) by listing once and
 /// then watching from the list's resourceVersion. Bookmarks move the resourceVersion forward; a dropped watch resumes
 /// from it after a backoff; 410 Gone means the history is compacted and the informer lists again.
 /// Reconcilers read this cache instead of the API, so a steady cluster costs no reads.
 /// </summary>
-public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, string? labelSelector, ILogger logger, TimeProvider time) : ICache<T>
+public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, string? labelSelector, ILogger logger, TimeProvider time) : ICache<T>, IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
