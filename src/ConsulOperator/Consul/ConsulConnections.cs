@@ -85,14 +85,7 @@ public sealed class ConsulConnections(ConsulEndpoints endpoints, ConsulRetry ret
 
     /// <summary>Issued by the cluster's CA (and by nothing else we might trust) and named as an agent of the datacenter.</summary>
     public static bool IsAgentOf(X509Certificate2 certificate, X509Certificate2 ca, string expectedName)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1"));
-        return chain.Build(certificate) && certificate.MatchesHostname(expectedName, allowWildcards: false, allowCommonName: false);
-    }
+        => TrustChain.IssuedBy(certificate, ca, TrustChain.ServerAuthentication) && certificate.MatchesHostname(expectedName, allowWildcards: false, allowCommonName: false);
 
     private sealed record Connection(HttpMessageInvoker Invoker, string Datacenter, string Domain, string CaPem, string CliPem)
     {

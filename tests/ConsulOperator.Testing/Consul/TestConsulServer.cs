@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
+using ConsulOperator.Pki;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -79,7 +80,7 @@ public sealed class TestConsulServer : IAsyncDisposable
                 {
                     ServerCertificate = certificate,
                     ClientCertificateRequired = true,
-                    RemoteCertificateValidationCallback = (_, client, _, _) => client is not null && IssuedBy(new X509Certificate2(client), tls.Ca()),
+                    RemoteCertificateValidationCallback = (_, client, _, _) => client is not null && TrustChain.IssuedBy(new X509Certificate2(client), tls.Ca()),
                 });
             },
         })));
@@ -95,15 +96,6 @@ public sealed class TestConsulServer : IAsyncDisposable
     {
         await app.StopAsync();
         await app.DisposeAsync();
-    }
-
-    private static bool IssuedBy(X509Certificate2 certificate, X509Certificate2 ca)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        return chain.Build(certificate);
     }
 
     private async Task HandleAsync(HttpContext context)
