@@ -50,9 +50,10 @@ public sealed class ConsulClusterReconciler(
         }
 
         ExistingKeyMaterial existing;
+        var secretsRead = caches.Secrets.List(ns);
         try
         {
-            existing = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns), parsed);
+            existing = KeyMaterialSecrets.Read(cluster, secretsRead, parsed);
         }
         catch (KeyMaterialException e)
         {
@@ -77,7 +78,9 @@ public sealed class ConsulClusterReconciler(
         var bootstrapExpect = DesiredState.BootstrapExpect(cluster);
         var desired = DesiredState.Build(cluster, plan.Material, bootstrapExpect);
         var scaling = await StepServerScalingAsync(cluster, desired, observation, consulClient, cancel);
-        await ApplyAllAsync(cluster, desired, cancel);
+        // Secrets hold key material built from what was read above: written only while they are still what was read.
+        var readVersions = secretsRead.ToDictionary(s => s.Metadata.Name, s => s.Metadata.ResourceVersion);
+        await ApplyAllAsync(cluster, desired, secret => new ComputedFrom(readVersions.GetValueOrDefault(secret)), cancel);
 
         // One operation on the agents at a time: scaling, then pod restarts, then a gossip key rotation.
         var names = KeyMaterialSecrets.NamesOf(cluster);
@@ -127,12 +130,13 @@ public sealed class ConsulClusterReconciler(
     }
 
     // Creates or updates what differs; one Event per kind of change, naming the objects.
-    private async Task ApplyAllAsync(V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, CancellationToken cancel)
+    private async Task ApplyAllAsync(
+        V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, Func<string, ComputedFrom> secretComputedFrom, CancellationToken cancel)
     {
         var applied = new List<(ApplyOutcome Outcome, string Object)>();
         foreach (var item in desired)
         {
-            var outcome = await ApplyAsync(item, cancel);
+            var outcome = await ApplyAsync(item, secretComputedFrom, cancel);
             if (outcome != ApplyOutcome.Unchanged)
             {
                 logger.LogInformation("{Outcome} {Kind} {Name}", outcome, item.Kind, item.Metadata.Name);
@@ -260,9 +264,9 @@ public sealed class ConsulClusterReconciler(
 
     private static string? Label(V1Pod pod, string key) => pod.Metadata.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
 
-    private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> item, CancellationToken cancel) => item switch
+    private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> item, Func<string, ComputedFrom> secretComputedFrom, CancellationToken cancel) => item switch
     {
-        V1Secret secret => applier.ApplyAsync(secret, caches.Secrets, cancel),
+        V1Secret secret => applier.ApplyAsync(secret, caches.Secrets, cancel, secretComputedFrom(secret.Metadata.Name)),
         V1ConfigMap configMap => applier.ApplyAsync(configMap, caches.ConfigMaps, cancel),
         V1Service service => applier.ApplyAsync(service, caches.Services, cancel),
         V1PodDisruptionBudget budget => applier.ApplyAsync(budget, caches.DisruptionBudgets, cancel),
