@@ -12,10 +12,15 @@ public sealed record ConsulVersion(int Major, int Minor, int Patch) : IComparabl
     public static readonly ConsulVersion TlsStanza = new(1, 12, 0);
     public static readonly ConsulVersion GrpcTlsPort = new(1, 14, 0);
 
+    /// <summary>ACL tokens take node identities from 1.8.1 (hashicorp/consul PR #7970); older servers ignore the field.</summary>
+    public static readonly ConsulVersion NodeIdentities = new(1, 8, 1);
+
     /// <summary>The agent reads the <c>tls { defaults, internal_rpc, https }</c> stanza (and the top-level keys are deprecated).</summary>
     public bool UsesTlsStanza => this >= TlsStanza;
 
     public bool HasGrpcTlsPort => this >= GrpcTlsPort;
+
+    public bool HasNodeIdentities => this >= NodeIdentities;
 
     public static bool TryParse(string? text, out ConsulVersion version)
     {

@@ -20,6 +20,18 @@ public sealed class ConsulApiException(string method, Uri endpoint, HttpStatusCo
     /// <summary>Consul answers 500 "No cluster leader" while raft has no leader: worth trying again later, not an error in our request.</summary>
     public bool IsNoLeader => StatusCode == HttpStatusCode.InternalServerError && Detail.Contains("No cluster leader", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>No answer at all, a timeout, a 5xx or rate limiting: the same request may succeed later.</summary>
-    public bool IsTransient => StatusCode is null or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError;
+    /// <summary>
+    /// The ACL object asked for does not exist: 404 on newer servers, 403 "ACL not found" on older ones, which map
+    /// <c>acl.ErrNotFound</c> to 403 (agent/http.go; hashicorp/consul#8428 on 1.8.0, #9933 on 1.9.3).
+    /// </summary>
+    public bool IsAclNotFound => IsNotFound || (IsPermissionDenied && Detail.Contains("ACL not found", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The agent does not hold the service: 404 on newer agents, a 500 "Unknown service" from older ones with ACLs on
+    /// (agent/acl.go <c>vetServiceUpdate</c> returned a plain error before it returned <c>NotFoundError</c>).
+    /// </summary>
+    public bool IsUnknownService => IsNotFound || (StatusCode == HttpStatusCode.InternalServerError && Detail.Contains("Unknown service", StringComparison.Ordinal));
+
+    /// <summary>No answer at all, a timeout, a 5xx or rate limiting: the same request may succeed later. A 500 that says what is wrong with the request is not.</summary>
+    public bool IsTransient => (StatusCode is null or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError) && !IsUnknownService;
 }

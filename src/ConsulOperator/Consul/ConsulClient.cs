@@ -47,7 +47,7 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
     public Task RegisterServiceAsync(Uri agent, JsonObject registration, CancellationToken cancel) =>
         SendAsync(HttpMethod.Put, agent, "v1/agent/service/register?replace-existing-checks=true", registration, cancel);
 
-    /// <summary>False when the agent did not hold the service (Consul answers 404), which is what deregistering wanted.</summary>
+    /// <summary>False when the agent did not hold the service (404, or 500 "Unknown service" from older agents), which is what deregistering wanted.</summary>
     public async Task<bool> DeregisterServiceAsync(Uri agent, string serviceId, CancellationToken cancel)
     {
         try
@@ -55,7 +55,7 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
             await SendAsync(HttpMethod.Put, agent, $"v1/agent/service/deregister/{Uri.EscapeDataString(serviceId)}", null, cancel);
             return true;
         }
-        catch (ConsulApiException e) when (e.IsNotFound)
+        catch (ConsulApiException e) when (e.IsUnknownService)
         {
             return false;
         }
@@ -68,8 +68,9 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
         await GetAsync<List<ServiceEntry>>(Servers, $"v1/health/service/{Uri.EscapeDataString(service)}", cancel) ?? [];
 
     /// <summary>
-    /// Bootstraps ACLs with a secret we chose (and stored) beforehand, so that an operator killed mid-call can still
-    /// prove later which token the cluster accepted. Consul answers 403 once bootstrapped.
+    /// Bootstraps ACLs offering a secret we chose (and stored) beforehand, so that an operator killed mid-call can still
+    /// prove later which token the cluster accepted. Only servers with hashicorp/consul PR #14437 (1.15 on) take the offer;
+    /// older ones ignore the body and make their own, so the caller keeps what comes back. Consul answers 403 once bootstrapped.
     /// </summary>
     public async Task<AclToken> BootstrapAclAsync(string secretId, CancellationToken cancel) =>
         Parse<AclToken>(await SendAsync(HttpMethod.Put, Servers, "v1/acl/bootstrap", new JsonObject { ["BootstrapSecret"] = secretId }, cancel));
@@ -87,13 +88,24 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
         }
     }
 
+    /// <summary>
+    /// The policy of that name, or null. Through the list and a read by ID, which every version since 1.4 has:
+    /// <c>/v1/acl/policy/name/:name</c> came only in 1.7.3 (before it, the path is read as a policy ID and fails with
+    /// a 500, hashicorp/consul#8032), and the list's stubs carry no rules.
+    /// </summary>
     public async Task<AclPolicy?> PolicyByNameAsync(string name, CancellationToken cancel)
     {
+        var stubs = await GetAsync<List<AclPolicyStub>>(Servers, "v1/acl/policies", cancel) ?? [];
+        if (stubs.FirstOrDefault(p => p.Name == name) is not { } stub)
+        {
+            return null;
+        }
+
         try
         {
-            return await GetAsync<AclPolicy>(Servers, $"v1/acl/policy/name/{Uri.EscapeDataString(name)}", cancel);
+            return await GetAsync<AclPolicy>(Servers, $"v1/acl/policy/{Uri.EscapeDataString(stub.ID)}", cancel);
         }
-        catch (ConsulApiException e) when (e.IsNotFound)
+        catch (ConsulApiException e) when (e.IsAclNotFound)
         {
             return null;
         }
@@ -111,7 +123,7 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
         {
             return await GetAsync<AclToken>(Servers, $"v1/acl/token/{Uri.EscapeDataString(accessorId)}", cancel);
         }
-        catch (ConsulApiException e) when (e.IsNotFound || (e.IsPermissionDenied && e.Detail.Contains("ACL not found", StringComparison.OrdinalIgnoreCase)))
+        catch (ConsulApiException e) when (e.IsAclNotFound)
         {
             return null;
         }

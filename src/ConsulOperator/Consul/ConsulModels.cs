@@ -42,6 +42,9 @@ public sealed record AclToken(string AccessorID, string SecretID, string? Descri
 
 public sealed record AclPolicy(string ID, string Name, string Rules);
 
+/// <summary>One policy in <c>GET /v1/acl/policies</c> (structs.ACLPolicyListStub): no rules.</summary>
+public sealed record AclPolicyStub(string ID, string Name);
+
 /// <summary>One gossip pool in <c>GET /v1/operator/keyring</c>: how many nodes hold and use each key.</summary>
 public sealed record KeyringResponse(bool WAN, string Datacenter, IReadOnlyDictionary<string, int> Keys, IReadOnlyDictionary<string, int>? PrimaryKeys, int NumNodes);
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using ConsulOperator.Api;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Consul;
 using ConsulOperator.Desired;
@@ -67,16 +68,17 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         var agentTokens = agentSecret.Data.ToDictionary(d => d.Key, d => Encoding.UTF8.GetString(d.Value));
 
         var key = $"{names.Namespace}/{names.Cluster}";
-        var fingerprint = string.Join("|", [management, operatorToken, .. agentTokens.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}")]);
+        var servers = OldestServerVersion(cluster, names);
+        var fingerprint = string.Join("|", [servers.ToString(), management, operatorToken, .. agentTokens.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}")]);
         if (!settled.TryGetValue(key, out var last) || last != fingerprint)
         {
             var admin = consul.WithToken(management);
-            await EnsurePoliciesAsync(admin, cancel);
+            await EnsurePoliciesAsync(admin, AclPolicies.For(agentTokens.Keys, servers), cancel);
             await EnsureTokenAsync(admin, AclPolicies.OperatorToken(operatorToken), cancel);
             await EnsureAnonymousCanResolveAsync(admin, cancel);
             foreach (var (pod, secretId) in agentTokens)
             {
-                await EnsureTokenAsync(admin, AclPolicies.AgentToken(pod, cluster.Spec.Datacenter, secretId), cancel);
+                await EnsureTokenAsync(admin, AclPolicies.AgentToken(pod, cluster.Spec.Datacenter, secretId, servers), cancel);
             }
 
             settled[key] = fingerprint;
@@ -139,7 +141,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
             return new AclOutcome(false, "WaitingForLeader", "ACLs are bootstrapped once raft has a leader");
         }
 
-        // Consul before 1.13 ignores the secret we offered and makes its own; store whichever it accepted.
+        // Consul before 1.15 (hashicorp/consul PR #14437) ignores the secret we offered and makes its own; store whichever it accepted.
         var done = ObjectWrites.DeepCopy(secret);
         done.Data[TokenKey] = Encoding.UTF8.GetBytes(accepted);
         done.Data[StateKey] = Encoding.UTF8.GetBytes(Done);
@@ -148,9 +150,19 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         return new AclOutcome(true, "Bootstrapped", "bootstrapped", accepted);
     }
 
-    private static async Task EnsurePoliciesAsync(ConsulClient admin, CancellationToken cancel)
+    // Mid-upgrade the servers run two versions; the older one decides what a token may rely on.
+    private ConsulVersion OldestServerVersion(V1Alpha1ConsulCluster cluster, Names names) =>
+        caches.Pods.List(names.Namespace)
+            .Select(p => p.Metadata.Labels ?? new Dictionary<string, string>())
+            .Where(l => l.TryGetValue(Labels.Instance, out var instance) && instance == names.Cluster && l.TryGetValue(Labels.Component, out var component) && component == Components.Server)
+            .Select(l => l.TryGetValue(Labels.Version, out var text) && ConsulVersion.TryParse(text, out var v) ? v : null)
+            .OfType<ConsulVersion>()
+            .Append(ConsulVersion.Parse(cluster.Spec.Version))
+            .Min()!;
+
+    private static async Task EnsurePoliciesAsync(ConsulClient admin, IReadOnlyList<NewAclPolicy> policies, CancellationToken cancel)
     {
-        foreach (var wanted in AclPolicies.All)
+        foreach (var wanted in policies)
         {
             var existing = await admin.PolicyByNameAsync(wanted.Name, cancel);
             if (existing is null)
@@ -175,13 +187,16 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         await admin.CreateTokenAsync(token, cancel);
     }
 
+    // The leader creates the anonymous token when it first takes office (agent/consul/leader.go initializeACLs); it is
+    // updated in place, keeping whatever policies someone else linked to it.
     private static async Task EnsureAnonymousCanResolveAsync(ConsulClient admin, CancellationToken cancel)
     {
-        var anonymous = await admin.TokenAsync(AclPolicies.AnonymousTokenAccessor, cancel);
-        var policies = anonymous?.Policies?.Select(p => p.Name).ToList() ?? [];
+        var anonymous = await admin.TokenAsync(AclPolicies.AnonymousTokenAccessor, cancel)
+            ?? throw new InvalidOperationException($"Consul has no anonymous token ({AclPolicies.AnonymousTokenAccessor}) to give DNS read access; its leader creates one when ACLs are enabled");
+        var policies = anonymous.Policies?.Select(p => p.Name).ToList() ?? [];
         if (!policies.Contains(AclPolicies.DnsRead.Name))
         {
-            await admin.UpdateTokenAsync(AclPolicies.AnonymousTokenAccessor, new NewAclToken(anonymous?.Description ?? "Anonymous Token", [.. policies, AclPolicies.DnsRead.Name]), cancel);
+            await admin.UpdateTokenAsync(AclPolicies.AnonymousTokenAccessor, new NewAclToken(anonymous.Description ?? "Anonymous Token", [.. policies, AclPolicies.DnsRead.Name]), cancel);
         }
     }
 

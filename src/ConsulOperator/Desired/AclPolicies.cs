@@ -1,3 +1,4 @@
+using ConsulOperator.Api;
 using ConsulOperator.Consul;
 
 namespace ConsulOperator.Desired;
@@ -35,11 +36,30 @@ public static class AclPolicies
 
     public static IReadOnlyList<NewAclPolicy> All => [DnsRead, Operator];
 
-    public const string AnonymousTokenAccessor = "00000002-0000-0000-0000-000000000002";
+    /// <summary>The built-in anonymous token: <c>structs.ACLTokenAnonymousID</c> in hashicorp/consul agent/structs/acl.go.</summary>
+    public const string AnonymousTokenAccessor = "00000000-0000-0000-0000-000000000002";
 
-    /// <summary>The agent token for one pod: a node identity (write on its own node, read on services), as Consul recommends for agents.</summary>
-    public static NewAclToken AgentToken(string pod, string datacenter, string secretId) =>
-        new($"Agent token for {pod}; managed by consul-operator", [], secretId, pod, datacenter);
+    /// <summary>
+    /// The agent token for one pod: write on its own node, read on services. A node identity from 1.8.1, as Consul
+    /// recommends for agents; before, a policy of its own with the rules a node identity stands for.
+    /// </summary>
+    public static NewAclToken AgentToken(string pod, string datacenter, string secretId, ConsulVersion servers) =>
+        servers.HasNodeIdentities
+            ? new($"Agent token for {pod}; managed by consul-operator", [], secretId, pod, datacenter)
+            : new($"Agent token for {pod}; managed by consul-operator", [AgentPolicy(pod).Name], secretId);
+
+    /// <summary>What a node identity grants (the docs' node identity template), as a policy for servers without node identities.</summary>
+    public static NewAclPolicy AgentPolicy(string pod) => new(
+        $"consul-operator-agent-{pod}",
+        $"The agent token's rules for {pod}; managed by consul-operator",
+        $$"""
+        node "{{pod}}" { policy = "write" }
+        service_prefix "" { policy = "read" }
+        """);
+
+    /// <summary>Every policy the operator keeps for these agents on servers of that version.</summary>
+    public static IReadOnlyList<NewAclPolicy> For(IEnumerable<string> agentPods, ConsulVersion servers) =>
+        servers.HasNodeIdentities ? All : [.. All, .. agentPods.Select(AgentPolicy)];
 
     public static NewAclToken OperatorToken(string secretId) => new("consul-operator", [Operator.Name], secretId);
 }

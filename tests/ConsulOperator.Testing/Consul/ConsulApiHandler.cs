@@ -4,57 +4,113 @@ using static ConsulOperator.Testing.Consul.ConsulDatacenter;
 
 namespace ConsulOperator.Testing.Consul;
 
-/// <summary>An answer of the simulated HTTP API: a status with plain text, JSON or bytes.</summary>
-public sealed record ConsulAnswer(int StatusCode, string? Text = null, JsonNode? Json = null, byte[]? Bytes = null);
+/// <summary>An answer of the simulated HTTP API: a status with plain text, JSON or bytes; reads carry the raft index.</summary>
+public sealed record ConsulAnswer(int StatusCode, string? Text = null, JsonNode? Json = null, byte[]? Bytes = null)
+{
+    public ulong? Index { get; init; }
+
+    public IReadOnlyList<string>? Allow { get; init; }
+}
 
 /// <summary>
-/// Consul's HTTP API over one simulated datacenter: routes, ACL checks and the answers' shapes, as in
-/// shared/reference/consul-http-api-facts.md. Callers hold the datacenter's lock.
+/// Consul's HTTP API over one simulated datacenter: routes, ACL checks and the answers' shapes, as the addressed agent's
+/// version gives them (UPSTREAM.md beside this file has the evidence for each row). Callers hold the datacenter's lock.
 /// </summary>
 internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 {
+    // [H1] The endpoints the operator calls and the methods each accepts (agent/http_register.go; agent/http.go in 1.6);
+    // a known path with another method is a 405 with Allow, an unknown path a 404 (net/http ServeMux).
+    private static readonly (string Pattern, string[] Methods)[] Endpoints =
+    [
+        ("status/leader", ["GET"]), ("status/peers", ["GET"]),
+        ("operator/raft/configuration", ["GET"]), ("operator/raft/peer", ["DELETE"]), ("operator/autopilot/health", ["GET"]),
+        ("operator/keyring", ["GET", "POST", "PUT", "DELETE"]),
+        ("agent/members", ["GET"]), ("agent/services", ["GET"]), ("agent/service/register", ["PUT"]), ("agent/service/deregister/*", ["PUT"]),
+        ("agent/token/*", ["PUT"]), ("agent/leave", ["PUT"]), ("agent/force-leave/*", ["PUT"]),
+        ("health/service/*", ["GET"]),
+        ("acl/bootstrap", ["PUT"]), ("acl/token/self", ["GET"]), ("acl/token", ["PUT"]), ("acl/token/*", ["GET", "PUT", "DELETE"]), ("acl/tokens", ["GET"]),
+        ("acl/policy", ["PUT"]), ("acl/policy/name/*", ["GET"]), ("acl/policy/*", ["GET", "PUT", "DELETE"]), ("acl/policies", ["GET"]),
+    ];
+
+    private static readonly string[] IntervalCheckKinds = ["HTTP", "TCP", "GRPC", "UDP", "H2PING"];
+
     private ConsulDatacenter Datacenter => datacenter;
 
     public ConsulAnswer Route(string method, string path, IQueryCollection query, JsonObject? body, Agent agent, string? token)
     {
+        var behaviour = agent.Behaviour;
+        var segments = path.Trim('/').Split('/');
+        if (segments is not ["v1", ..] || Endpoint(segments[1..], behaviour) is not { } methods)
+        {
+            return new ConsulAnswer(404, "404 page not found");
+        }
+
+        if (!methods.Contains(method))
+        {
+            return new ConsulAnswer(405, $"method {method} not allowed") { Allow = methods };
+        }
+
         var acl = Datacenter.Authorizer(token);
         if (acl.TokenNotFound && path != "/v1/acl/bootstrap")
         {
+            // [A3] A secret Consul does not know: acl.ErrNotFound while resolving it, 403 in every version.
             return new ConsulAnswer(403, "ACL not found");
         }
 
-        var segments = path.Trim('/').Split('/');
-        return (method, segments) switch
+        var answer = (method, segments) switch
         {
-            ("GET", ["v1", "status", "leader"]) => Ok(JsonValue.Create(LeaderAddress() ?? "")),
-            ("GET", ["v1", "status", "peers"]) => Ok(new JsonArray([.. RaftServers().Select(a => (JsonNode)JsonValue.Create($"{a.Ip}:8300"))])),
-            ("GET", ["v1", "operator", "raft", "configuration"]) => Require(acl, "operator", "", false) ?? NeedsLeader() ?? RaftConfiguration(),
-            ("DELETE", ["v1", "operator", "raft", "peer"]) => Require(acl, "operator", "", true) ?? NeedsLeader() ?? RemovePeer(query),
-            ("GET", ["v1", "operator", "autopilot", "health"]) => Require(acl, "operator", "", false) ?? NeedsLeader() ?? AutopilotHealth(),
-            ("GET", ["v1", "agent", "members"]) => Ok(new JsonArray([.. Datacenter.Agents
+            ("GET", [_, "status", "leader"]) => Ok(JsonValue.Create(LeaderAddress() ?? "")),
+            ("GET", [_, "status", "peers"]) => Ok(new JsonArray([.. RaftServers().Select(a => (JsonNode)JsonValue.Create($"{a.Ip}:8300"))])),
+            ("GET", [_, "operator", "raft", "configuration"]) => Require(acl, "operator", "", false) ?? NeedsLeader() ?? Read(RaftConfiguration()),
+            ("DELETE", [_, "operator", "raft", "peer"]) => Require(acl, "operator", "", true) ?? NeedsLeader() ?? RemovePeer(query),
+            ("GET", [_, "operator", "autopilot", "health"]) => Require(acl, "operator", "", false) ?? NeedsLeader() ?? AutopilotHealth(),
+            ("GET", [_, "agent", "members"]) => Ok(new JsonArray([.. Datacenter.Agents
                 .Where(a => a.Status != MemberStatus.None && acl.Allows("node", a.Name, false)).OrderBy(a => a.Name).Select(Member)])),
-            ("PUT", ["v1", "agent", "service", "register"]) => Register(agent, body, acl),
-            ("PUT", ["v1", "agent", "service", "deregister", var id]) => Deregister(agent, id, acl),
-            ("GET", ["v1", "agent", "services"]) => Ok(new JsonObject(agent.Services.Values
+            ("PUT", [_, "agent", "service", "register"]) => Register(agent, body, acl),
+            ("PUT", [_, "agent", "service", "deregister", var id]) => Deregister(agent, id, acl),
+            ("GET", [_, "agent", "services"]) => Ok(new JsonObject(agent.Services.Values
                 .Where(s => acl.Allows("service", s.Name, false)).Select(s => KeyValuePair.Create(s.Id, (JsonNode?)AgentService(s))))),
-            ("GET", ["v1", "health", "service", var name]) => NeedsLeader() ?? ServiceHealth(name, acl),
-            ("PUT", ["v1", "agent", "token", var kind]) => Require(acl, "agent", agent.Name, true) ?? SetAgentToken(agent, kind, body),
-            ("PUT", ["v1", "agent", "leave"]) => Require(acl, "agent", agent.Name, true) ?? Leave(agent),
-            ("PUT", ["v1", "agent", "force-leave", var node]) => Require(acl, "operator", "", true) ?? ForceLeave(node, query.ContainsKey("prune")),
-            (_, ["v1", "acl", ..]) when !Datacenter.AclEnabled => new ConsulAnswer(401, "ACL support disabled"),
-            ("PUT", ["v1", "acl", "bootstrap"]) => NeedsLeader() ?? Bootstrap(body),
-            ("GET", ["v1", "acl", "token", "self"]) => TokenSelf(token),
-            ("GET", ["v1", "acl", "token", var accessor]) => Require(acl, "acl", "", false) ?? ReadToken(accessor),
-            ("PUT", ["v1", "acl", "token"]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WriteToken(null, body!),
-            ("PUT", ["v1", "acl", "token", var accessor]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WriteToken(accessor, body!),
-            ("GET", ["v1", "acl", "policy", "name", var name]) => Require(acl, "acl", "", false) ?? ReadPolicy(name),
-            ("PUT", ["v1", "acl", "policy"]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WritePolicy(null, body!),
-            ("PUT", ["v1", "acl", "policy", var id]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WritePolicy(id, body!),
-            ("GET", ["v1", "operator", "keyring"]) => Require(acl, "keyring", "", false) ?? Keyring(),
-            (_, ["v1", "operator", "keyring"]) => Require(acl, "keyring", "", true) ?? ChangeKeyring(method, (string?)body?["Key"]),
-            _ => new ConsulAnswer(404, $"no handler for {method} {path}"),
+            ("GET", [_, "health", "service", var name]) => NeedsLeader() ?? Read(ServiceHealth(name, acl)),
+            ("PUT", [_, "agent", "token", var kind]) => Require(acl, "agent", agent.Name, true) ?? SetAgentToken(agent, kind, body),
+            ("PUT", [_, "agent", "leave"]) => Require(acl, "agent", agent.Name, true) ?? Leave(agent),
+            ("PUT", [_, "agent", "force-leave", var node]) => Require(acl, "operator", "", true) ?? ForceLeave(node, query.ContainsKey("prune")),
+            (_, [_, "acl", ..]) when !Datacenter.AclEnabled => new ConsulAnswer(401, "ACL support disabled"),
+            ("PUT", [_, "acl", "bootstrap"]) => NeedsLeader() ?? Bootstrap(body, behaviour),
+            ("GET", [_, "acl", "token", "self"]) => Read(TokenSelf(token, behaviour)),
+            ("GET", [_, "acl", "token", var accessor]) => Require(acl, "acl", "", false) ?? Read(ReadToken(accessor, behaviour)),
+            ("PUT", [_, "acl", "token"]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WriteToken(null, body!, behaviour),
+            ("PUT", [_, "acl", "token", var accessor]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WriteToken(accessor, body!, behaviour),
+            ("GET", [_, "acl", "policies"]) => Require(acl, "acl", "", false) ?? Read(ListPolicies()),
+            ("GET", [_, "acl", "policy", "name", var name]) when behaviour.HasPolicyByNameRoute => Require(acl, "acl", "", false) ?? Read(ReadPolicy(p => p.Name == name, behaviour)),
+            ("GET", [_, "acl", "policy", .. var id]) => Require(acl, "acl", "", false) ?? Read(ReadPolicyById(string.Join('/', id), behaviour)),
+            ("PUT", [_, "acl", "policy"]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WritePolicy(null, body!, behaviour),
+            ("PUT", [_, "acl", "policy", var id]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WritePolicy(id, body!, behaviour),
+            ("GET", [_, "operator", "keyring"]) => Require(acl, "keyring", "", false) ?? Keyring(),
+            (_, [_, "operator", "keyring"]) => Require(acl, "keyring", "", true) ?? ChangeKeyring(method, (string?)body?["Key"]),
+            _ => new ConsulAnswer(405, $"method {method} not allowed") { Allow = methods },
         };
+        if (method != "GET" && answer.StatusCode == 200)
+        {
+            Datacenter.Wrote();
+        }
+
+        return answer;
     }
+
+    // [U2] Before 1.7.3 there is no /acl/policy/name route: the path falls to /acl/policy/:id with the id "name/<name>".
+    private static string[]? Endpoint(string[] segments, UpstreamBehaviour behaviour) => Endpoints
+        .Where(e => behaviour.HasPolicyByNameRoute || e.Pattern != "acl/policy/name/*")
+        .Where(e => Matches(e.Pattern.Split('/'), segments))
+        .Select(e => e.Methods)
+        .FirstOrDefault();
+
+    private static bool Matches(string[] pattern, string[] segments) =>
+        pattern[^1] == "*"
+            ? segments.Length >= pattern.Length && pattern.AsSpan(0, pattern.Length - 1).SequenceEqual(segments.AsSpan(0, pattern.Length - 1))
+            : pattern.AsSpan().SequenceEqual(segments);
+
+    // [H2] Reads answered from the state store carry X-Consul-Index (setMeta in each handler).
+    private ConsulAnswer Read(ConsulAnswer answer) => answer with { Index = Datacenter.Index };
 
     private static ConsulAnswer? Require(Authorizer acl, string resource, string name, bool write) =>
         acl.Allows(resource, name, write) ? null : new ConsulAnswer(403, $"Permission denied: token lacks permission '{resource}:{(write ? "write" : "read")}'");
@@ -164,8 +220,14 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         }
 
         var id = (string?)body!["ID"] is { Length: > 0 } given ? given : name;
+        var definitions = (body["Checks"] as JsonArray ?? []).Append(body["Check"]).OfType<JsonObject>().ToList();
+        if (definitions.Select(CheckProblem).FirstOrDefault(p => p is not null) is { } invalid)
+        {
+            return new ConsulAnswer(400, $"Invalid check: {invalid}");
+        }
+
         var checks = new List<RegisteredCheck>();
-        foreach (var check in (body["Checks"] as JsonArray ?? []).Append(body["Check"]).OfType<JsonObject>())
+        foreach (var check in definitions)
         {
             var checkId = (string?)check["CheckID"] ?? $"service:{id}:{checks.Count + 1}";
             var previous = agent.Services.GetValueOrDefault(id)?.Checks.FirstOrDefault(c => c.Id == checkId);
@@ -180,11 +242,27 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         return Empty();
     }
 
+    // [S1] agent/structs/check_type.go CheckType.Validate: HTTP, TCP, gRPC and script checks need an interval, the others a TTL, never both.
+    private static string? CheckProblem(JsonObject check)
+    {
+        var interval = Seconds(check["Interval"]);
+        var ttl = Seconds(check["TTL"]);
+        var intervalCheck = check["ScriptArgs"] is JsonArray { Count: > 0 } || IntervalCheckKinds.Any(k => (string?)check[k] is { Length: > 0 });
+        return (interval > 0 && ttl > 0) ? "Interval and TTL cannot both be specified"
+            : intervalCheck && interval <= 0 ? "Interval must be > 0 for Script, HTTP, or TCP checks"
+            : !intervalCheck && ttl <= 0 ? "TTL must be > 0 for TTL checks"
+            : null;
+    }
+
+    private static double Seconds(JsonNode? duration) =>
+        (string?)duration is { Length: > 0 } text && ConsulOperator.Api.GoDuration.TryParse(text, out var parsed) ? parsed.TotalSeconds : 0;
+
+    // [U6] A service the agent does not hold: 500 or 404 by version, checked before the ACL.
     private static ConsulAnswer Deregister(Agent agent, string id, Authorizer acl)
     {
         if (!agent.Services.TryGetValue(id, out var service))
         {
-            return new ConsulAnswer(404, $"Unknown service \"{id}\"");
+            return new ConsulAnswer(agent.Behaviour.UnknownServiceStatus, UpstreamBehaviour.UnknownService(id));
         }
 
         if (!acl.Allows("service", service.Name, true))
@@ -264,18 +342,21 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         return Empty();
     }
 
-    private ConsulAnswer Bootstrap(JsonObject? body) =>
-        Datacenter.Bootstrap((string?)body?["BootstrapSecret"] is { Length: > 0 } given ? given : null) is { } token
-            ? Ok(TokenJson(token))
+    private ConsulAnswer Bootstrap(JsonObject? body, UpstreamBehaviour behaviour) =>
+        Datacenter.Bootstrap((string?)body?["BootstrapSecret"] is { Length: > 0 } given ? given : null, behaviour) is { } token
+            ? Ok(TokenJson(token, behaviour))
             : new ConsulAnswer(403, "Permission denied: ACL bootstrap no longer allowed (reset index: 13)");
 
-    private ConsulAnswer TokenSelf(string? secret) =>
-        Datacenter.Tokens.Values.FirstOrDefault(t => t.SecretId == secret) is { } token ? Ok(TokenJson(token)) : new ConsulAnswer(403, "ACL not found");
+    // [A4] token/self resolves the secret it is sent; one Consul does not know fails that resolution (403 "ACL not found").
+    private ConsulAnswer TokenSelf(string? secret, UpstreamBehaviour behaviour) =>
+        Datacenter.Tokens.Values.FirstOrDefault(t => t.SecretId == secret) is { } token ? Ok(TokenJson(token, behaviour)) : new ConsulAnswer(403, "ACL not found");
 
-    private ConsulAnswer ReadToken(string accessor) =>
-        Datacenter.Tokens.TryGetValue(accessor, out var token) ? Ok(TokenJson(token)) : new ConsulAnswer(404, "ACL not found");
+    private ConsulAnswer ReadToken(string accessor, UpstreamBehaviour behaviour) =>
+        Datacenter.Tokens.TryGetValue(accessor, out var token) ? Ok(TokenJson(token, behaviour)) : behaviour.MissingAclObject();
 
-    private ConsulAnswer WriteToken(string? accessor, JsonObject body)
+    // [A5] agent/consul/acl_endpoint.go TokenSet: links name existing policies; an update needs the accessor to exist
+    // ("Cannot find token", a 500) and may not change the secret. [U4] NodeIdentities only where the version has them.
+    private ConsulAnswer WriteToken(string? accessor, JsonObject body, UpstreamBehaviour behaviour)
     {
         var policyIds = new List<string>();
         foreach (var link in (body["Policies"] as JsonArray ?? []).OfType<JsonObject>())
@@ -289,7 +370,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             policyIds.Add(policy.Id);
         }
 
-        var nodes = (body["NodeIdentities"] as JsonArray ?? []).OfType<JsonObject>().Select(n => (string)n["NodeName"]!).ToList();
+        var nodes = behaviour.HasNodeIdentities ? (body["NodeIdentities"] as JsonArray ?? []).OfType<JsonObject>().Select(n => (string)n["NodeName"]!).ToList() : [];
         Token token;
         if (accessor is null)
         {
@@ -303,31 +384,53 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         }
         else if (Datacenter.Tokens.TryGetValue(accessor, out var existing))
         {
+            if ((string?)body["SecretID"] is { Length: > 0 } changed && changed != existing.SecretId)
+            {
+                return new ConsulAnswer(500, "Changing a tokens SecretID is not permitted");
+            }
+
             token = existing with { Description = (string?)body["Description"] ?? existing.Description, PolicyIds = policyIds, NodeIdentities = nodes };
         }
         else
         {
-            return new ConsulAnswer(403, "ACL not found");
+            return new ConsulAnswer(500, $"Cannot find token \"{accessor}\"");
         }
 
         Datacenter.Tokens[token.AccessorId] = token;
-        return Ok(TokenJson(token));
+        return Ok(TokenJson(token, behaviour));
     }
 
-    private JsonObject TokenJson(Token token) => new()
+    private JsonObject TokenJson(Token token, UpstreamBehaviour behaviour)
     {
-        ["AccessorID"] = token.AccessorId,
-        ["SecretID"] = token.SecretId,
-        ["Description"] = token.Description,
-        ["Policies"] = new JsonArray([.. token.PolicyIds.Select(id => (JsonNode)new JsonObject { ["ID"] = id, ["Name"] = Datacenter.Policies[id].Name })]),
-        ["NodeIdentities"] = new JsonArray([.. token.NodeIdentities.Select(n => (JsonNode)new JsonObject { ["NodeName"] = n, ["Datacenter"] = Datacenter.Name })]),
-        ["Local"] = false,
-    };
+        var json = new JsonObject
+        {
+            ["AccessorID"] = token.AccessorId,
+            ["SecretID"] = token.SecretId,
+            ["Description"] = token.Description,
+            ["Policies"] = new JsonArray([.. token.PolicyIds.Select(id => (JsonNode)new JsonObject { ["ID"] = id, ["Name"] = Datacenter.Policies[id].Name })]),
+            ["Local"] = false,
+        };
+        if (behaviour.HasNodeIdentities && token.NodeIdentities.Count > 0)
+        {
+            json["NodeIdentities"] = new JsonArray([.. token.NodeIdentities.Select(n => (JsonNode)new JsonObject { ["NodeName"] = n, ["Datacenter"] = Datacenter.Name })]);
+        }
 
-    private ConsulAnswer ReadPolicy(string name) =>
-        Datacenter.Policies.Values.FirstOrDefault(p => p.Name == name) is { } policy ? Ok(PolicyJson(policy)) : new ConsulAnswer(404, "ACL not found");
+        return json;
+    }
 
-    private ConsulAnswer WritePolicy(string? id, JsonObject body)
+    // [A6] GET /v1/acl/policies: stubs without Rules (structs.ACLPolicyListStub).
+    private ConsulAnswer ListPolicies() => Ok(new JsonArray([.. Datacenter.Policies.Values.OrderBy(p => p.Name, StringComparer.Ordinal)
+        .Select(p => (JsonNode)new JsonObject { ["ID"] = p.Id, ["Name"] = p.Name, ["Description"] = "", ["Datacenters"] = null, ["Hash"] = "", ["CreateIndex"] = 1, ["ModifyIndex"] = 1 })]));
+
+    // [U2] Before the name route, "name/<name>" reaches the state store as a policy ID and fails its UUID index (#8032).
+    private ConsulAnswer ReadPolicyById(string id, UpstreamBehaviour behaviour) => id.Length != 36
+        ? new ConsulAnswer(500, "rpc error making call: failed acl policy lookup: index error: UUID must be 36 characters")
+        : ReadPolicy(p => p.Id == id, behaviour);
+
+    private ConsulAnswer ReadPolicy(Func<Policy, bool> which, UpstreamBehaviour behaviour) =>
+        Datacenter.Policies.Values.FirstOrDefault(which) is { } policy ? Ok(PolicyJson(policy)) : behaviour.MissingAclObject();
+
+    private ConsulAnswer WritePolicy(string? id, JsonObject body, UpstreamBehaviour behaviour)
     {
         var name = (string?)body["Name"] ?? "";
         var rules = (string?)body["Rules"] ?? "";
@@ -338,7 +441,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 
         if (id is not null && !Datacenter.Policies.ContainsKey(id))
         {
-            return new ConsulAnswer(403, "ACL not found");
+            return behaviour.MissingAclObject();
         }
 
         var policy = new Policy(id ?? Guid.NewGuid().ToString(), name, rules);
@@ -348,51 +451,53 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 
     private static JsonObject PolicyJson(Policy policy) => new() { ["ID"] = policy.Id, ["Name"] = policy.Name, ["Rules"] = policy.Rules };
 
+    // [K1] One answer per gossip pool (WAN: the servers; LAN: every member), counting the alive members that hold and use each key.
     private ConsulAnswer Keyring()
     {
-        var alive = Datacenter.Agents.Where(a => a.Status == MemberStatus.Alive).ToList();
-        JsonObject Pool(bool wan, int nodes) => new()
+        var alive = Datacenter.Alive.ToList();
+        JsonObject Pool(bool wan, List<Agent> members) => new()
         {
             ["WAN"] = wan,
             ["Datacenter"] = Datacenter.Name,
             ["Segment"] = "",
-            ["Keys"] = new JsonObject(Datacenter.GossipKeyList.Select(k => KeyValuePair.Create(k, (JsonNode?)nodes))),
-            ["PrimaryKeys"] = Datacenter.GossipKeyList.Count > 0 ? new JsonObject { [Datacenter.GossipKeyList[0]] = nodes } : new JsonObject(),
-            ["NumNodes"] = nodes,
+            ["Keys"] = new JsonObject(members.SelectMany(m => m.Keys).Distinct().Select(k => KeyValuePair.Create(k, (JsonNode?)members.Count(m => m.Keys.Contains(k))))),
+            ["PrimaryKeys"] = new JsonObject(members.Where(m => m.Keys.Count > 0).GroupBy(m => m.Keys[0]).Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
+            ["NumNodes"] = members.Count,
         };
-        return Ok(new JsonArray(Pool(true, alive.Count(a => a.Server)), Pool(false, alive.Count)));
+        return Ok(new JsonArray(Pool(true, [.. alive.Where(a => a.Server)]), Pool(false, alive)));
     }
 
+    // [K1] Install, use and remove go to every alive member (a serf query); a member that is down misses the change.
     private ConsulAnswer ChangeKeyring(string method, string? key)
     {
-        var keys = Datacenter.GossipKeyList;
         if (string.IsNullOrEmpty(key))
         {
             return new ConsulAnswer(400, "Request decode failed: missing Key");
         }
 
+        var alive = Datacenter.Alive.ToList();
         switch (method)
         {
             case "POST":
-                if (!keys.Contains(key))
-                {
-                    keys.Add(key);
-                }
-
-                return Empty();
-            case "PUT" when keys.Contains(key):
-                keys.Remove(key);
-                keys.Insert(0, key);
-                return Empty();
-            case "DELETE" when keys.Count > 0 && keys[0] == key:
-                return new ConsulAnswer(500, $"{Datacenter.Name} (LAN) error: Removing the primary key is not allowed");
-            case "DELETE":
-                keys.Remove(key);
+                alive.Where(a => !a.Keys.Contains(key)).ToList().ForEach(a => a.Keys.Add(key));
                 return Empty();
             case "PUT":
-                return new ConsulAnswer(500, $"{Datacenter.Name} (LAN) error: Requested key is not in the keyring");
+                var lacking = alive.Where(a => !a.Keys.Contains(key)).Select(a => a.Name).ToList();
+                foreach (var member in alive.Where(a => a.Keys.Contains(key)))
+                {
+                    member.Keys.Remove(key);
+                    member.Keys.Insert(0, key);
+                }
+
+                return lacking.Count == 0 ? Empty() : new ConsulAnswer(500, $"{Datacenter.Name} (LAN) error: {string.Join(", ", lacking)}: Requested key is not in the keyring");
             default:
-                return new ConsulAnswer(405, $"method {method} not allowed");
+                if (alive.Any(a => a.Keys.FirstOrDefault() == key))
+                {
+                    return new ConsulAnswer(500, $"{Datacenter.Name} (LAN) error: Removing the primary key is not allowed");
+                }
+
+                alive.ForEach(a => a.Keys.Remove(key));
+                return Empty();
         }
     }
 

@@ -3,37 +3,30 @@ using System.Text.Json.Nodes;
 namespace ConsulOperator.Testing.Consul;
 
 /// <summary>
-/// The state of one simulated Consul datacenter, kept as Consul keeps it: agents come up when their pods are ready;
-/// a server whose pod goes away without leaving stays in raft as a failed voter; raft has a leader only while a
-/// majority of voters is alive; a new server becomes a voter after autopilot's stabilization time; ACLs bootstrap once.
+/// The state of one simulated Consul datacenter, kept as Consul keeps it (UPSTREAM.md has the evidence per row):
+/// an agent starts from what its pod holds (<see cref="AgentStart"/>) and refuses a configuration its version does
+/// not know; gossip admits only members that share a key; raft bootstraps once <c>bootstrap_expect</c> servers that
+/// agree on it have joined, and has a leader only while a majority of voters is alive; a server that stops without
+/// leaving stays a failed voter; a new server becomes a voter after autopilot's stabilization time; ACLs bootstrap once.
 /// </summary>
-public sealed class ConsulDatacenter(string name, string version, TimeProvider time)
+public sealed class ConsulDatacenter(TimeProvider time)
 {
-    public const string AnonymousAccessor = "00000002-0000-0000-0000-000000000002";
+    public const string AnonymousAccessor = UpstreamBehaviour.AnonymousTokenAccessor;
     public const string GlobalManagement = "global-management";
-    public const string GlobalManagementId = "00000000-0000-0000-0000-000000000001";
+    public const string GlobalManagementId = UpstreamBehaviour.GlobalManagementPolicyId;
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, Agent> agents = [];
     private readonly Dictionary<string, Token> tokens = [];
     private readonly Dictionary<string, Policy> policies = [];
-    private readonly List<string> gossipKeys = [];
+    private readonly Dictionary<string, IReadOnlyList<string>> startFailures = [];
     private string? leader;
     private bool forcedNoLeader;
     private bool elected;
+    private ulong index = 10;
 
-    public string Name => name;
-
-    public string Version { get; set; } = version;
-
-    /// <summary>Servers that must have joined before the first election (the agents' bootstrap_expect).</summary>
-    public int BootstrapExpect { get; set; } = 1;
-
-    /// <summary>Servers leave raft when their pod stops (leave_on_terminate); off, as the operator configures them, they stay a failed voter.</summary>
-    public bool ServersLeaveOnTerminate { get; set; }
-
-    /// <summary>The agent token an agent finds at start in its mounted Secret, by agent name.</summary>
-    public Func<string, string?>? MountedAgentToken { get; set; }
+    /// <summary>The datacenter's name, from the servers' <c>datacenter</c>.</summary>
+    public string Name { get; private set; } = "dc1";
 
     /// <summary>A Consul version whose agents come up unhealthy: a bad upgrade.</summary>
     public string? UnhealthyVersion { get; set; }
@@ -41,9 +34,37 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
     /// <summary>How long a new server waits before autopilot makes it a voter.</summary>
     public TimeSpan Stabilization { get; set; } = TimeSpan.Zero;
 
-    public bool AclEnabled { get; set; }
+    /// <summary>From the servers' <c>acl.enabled</c>.</summary>
+    public bool AclEnabled { get; private set; }
 
-    public bool AclDefaultDeny { get; set; } = true;
+    /// <summary>From the servers' <c>acl.default_policy</c>.</summary>
+    public bool AclDefaultDeny { get; private set; }
+
+    /// <summary>Why each agent that was due to start did not: the errors Consul would print before exiting.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> StartFailures
+    {
+        get
+        {
+            lock (gate)
+            {
+                return new Dictionary<string, IReadOnlyList<string>>(startFailures);
+            }
+        }
+    }
+
+    /// <summary>The raft index that reads report in <c>X-Consul-Index</c>; every write moves it.</summary>
+    public ulong Index
+    {
+        get
+        {
+            lock (gate)
+            {
+                return index;
+            }
+        }
+    }
+
+    internal void Wrote() => index++;
 
     public bool AclBootstrapped => Bootstraps > 0;
 
@@ -192,37 +213,30 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         }
     }
 
+    /// <summary>The keyring of the first alive server, primary key first: what the LAN pool encrypts with.</summary>
     public IReadOnlyList<string> GossipKeys
     {
         get
         {
             lock (gate)
             {
-                return [.. gossipKeys];
+                return [.. Alive.Where(a => a.Server).OrderBy(a => a.Ordinal).FirstOrDefault()?.Keys ?? []];
             }
         }
     }
 
-    public void InstallInitialGossipKey(string key)
-    {
-        lock (gate)
-        {
-            if (gossipKeys.Count == 0)
-            {
-                gossipKeys.Add(key);
-            }
-        }
-    }
+    internal IEnumerable<Agent> Alive => agents.Values.Where(a => a.Status == MemberStatus.Alive);
 
     internal Dictionary<string, Token> Tokens => tokens;
 
     internal Dictionary<string, Policy> Policies => policies;
 
     /// <summary>
-    /// <c>PUT /v1/acl/bootstrap</c>: the management token (with the offered secret, if any), or null when bootstrapped
-    /// already. Tests call it directly to stand for someone else bootstrapping.
+    /// [A2] <c>PUT /v1/acl/bootstrap</c>: the management token, or null when bootstrapped already. The offered secret is
+    /// used only by versions that read it [U5]; older ones make their own. Tests call it directly to stand for someone
+    /// else bootstrapping.
     /// </summary>
-    public Token? Bootstrap(string? offeredSecret)
+    public Token? Bootstrap(string? offeredSecret, UpstreamBehaviour? behaviour = null)
     {
         lock (gate)
         {
@@ -232,20 +246,14 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
                 return null;
             }
 
-            if (!policies.ContainsKey(GlobalManagementId))
-            {
-                policies[GlobalManagementId] = new Policy(GlobalManagementId, GlobalManagement, "");
-                tokens[AnonymousAccessor] = new Token(AnonymousAccessor, "anonymous", "Anonymous Token", [], []);
-            }
-
-            var token = new Token(Guid.NewGuid().ToString(), offeredSecret ?? Guid.NewGuid().ToString(), "Bootstrap Token (Global Management)", [GlobalManagementId], []);
+            var secret = offeredSecret is not null && (behaviour?.AcceptsBootstrapSecret ?? true) ? offeredSecret : Guid.NewGuid().ToString();
+            var token = new Token(Guid.NewGuid().ToString(), secret, "Bootstrap Token (Global Management)", [GlobalManagementId], []);
             tokens[token.AccessorId] = token;
             Bootstraps++;
+            Wrote();
             return token;
         }
     }
-
-    internal List<string> GossipKeyList => gossipKeys;
 
     /// <summary>A server leaves gracefully: out of gossip and out of raft.</summary>
     internal void Leave(Agent agent)
@@ -291,10 +299,11 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         return new Authorizer(!AclDefaultDeny, rules);
     }
 
-    // Servers keep their raft membership across restarts (leave_on_terminate is off for them); clients leave.
+    // [C3] An agent whose configuration says leave_on_terminate leaves gossip (and raft) when its pod stops; one that
+    // does not stays a failed member (a server: a failed voter).
     private void Terminated(Agent agent)
     {
-        if (agent.Server && !ServersLeaveOnTerminate)
+        if (!agent.LeaveOnTerminate)
         {
             agent.Status = MemberStatus.Failed;
         }
@@ -306,23 +315,62 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
 
     private void Start(PodView pod)
     {
-        if (!agents.TryGetValue(pod.Name, out var agent))
-        {
-            agent = new Agent(pod.Name, pod.Ordinal, pod.Server, $"10.0.{(pod.Server ? 0 : 1)}.{pod.Ordinal + 10}", Guid.NewGuid().ToString());
-            agents[pod.Name] = agent;
-        }
+        var known = agents.GetValueOrDefault(pod.Name);
 
         // An agent that left stopped its process; the operator removes such a pod right away, so it is not brought back.
-        if (agent.PodUid == pod.Uid && agent.Status is MemberStatus.Alive or MemberStatus.Left)
+        // One that runs this pod already has read its configuration.
+        if (known is not null && known.PodUid == pod.Uid && known.Status is MemberStatus.Alive or MemberStatus.Left)
         {
             return;
         }
 
+        // [C5] The agent reads its configuration at start and exits on a key its version does not decode.
+        var start = pod.Read();
+        if (start.Problems.Count > 0)
+        {
+            startFailures[pod.Name] = start.Problems;
+            return;
+        }
+
+        var agent = known ?? new Agent(pod.Name, pod.Ordinal, start.Server, $"10.0.{(start.Server ? 0 : 1)}.{pod.Ordinal + 10}", Guid.NewGuid().ToString());
+        agents[pod.Name] = agent;
+
+        // [G1] A keyring file in the data directory wins over `encrypt`: a server's data volume outlives its pod, a
+        // client's emptyDir does not, so a restarted client starts from `encrypt` again.
+        if (!agent.Server || agent.PodUid is null)
+        {
+            agent.Keys.Clear();
+            if (start.GossipKey is { } key)
+            {
+                agent.Keys.Add(key);
+            }
+        }
+
+        if (JoinProblem(agent) is { } problem)
+        {
+            startFailures[pod.Name] = [problem];
+            return;
+        }
+
+        startFailures.Remove(pod.Name);
+
+        // Files are read when the process starts; a Secret renewed later reaches it only with the next start.
+        _ = AgentTls.Of(start);
+        agent.Start = start;
         agent.Status = MemberStatus.Alive;
         agent.PodUid = pod.Uid;
-        agent.Version = pod.Version ?? Version;
+        agent.Version = start.Version;
         agent.Healthy = agent.Version != UnhealthyVersion;
-        agent.AgentToken = MountedAgentToken?.Invoke(pod.Name);
+        agent.AgentToken = start.AgentToken;
+        agent.LeaveOnTerminate = start.LeaveOnTerminate;
+        agent.BootstrapExpect = start.BootstrapExpect;
+        if (agent.Server)
+        {
+            Name = start.Datacenter ?? "dc1";
+            AclEnabled = start.AclEnabled;
+            AclDefaultDeny = start.AclDefaultDeny;
+        }
+
         if (!agent.Server)
         {
             // A client's data directory lives as long as its pod: its services are gone with the old one.
@@ -348,12 +396,21 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         }
     }
 
+    // [G2] memberlist decrypts with any key of its ring and encrypts with its primary: a member can join only if every
+    // alive member holds its primary key and it holds theirs; an unencrypted agent cannot talk to an encrypted pool.
+    private string? JoinProblem(Agent joining)
+    {
+        var others = Alive.Where(a => a != joining).ToList();
+        var primary = joining.Keys.FirstOrDefault();
+        var refused = others.FirstOrDefault(o => primary is null ? o.Keys.Count > 0 : !o.Keys.Contains(primary) || (o.Keys.Count > 0 && !joining.Keys.Contains(o.Keys[0])));
+        return refused is null ? null : $"failed to join {refused.Name}: No installed keys could decrypt the message";
+    }
+
     private void ElectLeader()
     {
         var voters = agents.Values.Where(a => a.Server && a.InRaft && a.Voter).ToList();
         var alive = voters.Where(a => a.Status == MemberStatus.Alive).ToList();
-        var neverElected = leader is null && !elected;
-        if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0 || (neverElected && voters.Count < BootstrapExpect))
+        if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0 || (leader is null && !elected && !CanBootstrap(voters)))
         {
             leader = null;
             return;
@@ -362,8 +419,26 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
         if (leader is null || !alive.Any(a => a.Name == leader))
         {
             leader = alive.OrderBy(a => a.Ordinal).First().Name;
+            if (!elected && AclEnabled)
+            {
+                InitializeAcls();
+            }
+
             elected = true;
         }
+    }
+
+    // [R1] agent/consul/server_serf.go maybeBootstrap: a new datacenter bootstraps once as many servers as their
+    // bootstrap_expect have joined, and not at all while any of them expects another number (or none).
+    private static bool CanBootstrap(List<Agent> servers) =>
+        servers.Count > 0 && servers[0].BootstrapExpect > 0 && servers.All(s => s.BootstrapExpect == servers[0].BootstrapExpect) && servers.Count >= servers[0].BootstrapExpect;
+
+    // [A1] agent/consul/leader.go initializeACLs: the first leader with ACLs on creates the global-management policy and
+    // the anonymous token (structs.ACLTokenAnonymousID), before anyone bootstraps.
+    private void InitializeAcls()
+    {
+        policies.TryAdd(GlobalManagementId, new Policy(GlobalManagementId, GlobalManagement, ""));
+        tokens.TryAdd(AnonymousAccessor, new Token(AnonymousAccessor, "anonymous", "Anonymous Token", [], []));
     }
 
     public enum MemberStatus
@@ -403,11 +478,23 @@ public sealed class ConsulDatacenter(string name, string version, TimeProvider t
 
         public string? PodUid { get; set; }
 
+        /// <summary>What the agent started from: its configuration and the files of its pod.</summary>
+        public AgentStart? Start { get; set; }
+
+        public bool LeaveOnTerminate { get; set; }
+
+        public int BootstrapExpect { get; set; }
+
+        /// <summary>The agent's gossip keyring, primary key first.</summary>
+        public List<string> Keys { get; } = [];
+
+        public UpstreamBehaviour Behaviour => UpstreamBehaviour.Of(Version);
+
         public Dictionary<string, RegisteredService> Services { get; } = [];
     }
 
-    /// <summary>What the datacenter sees of one agent pod.</summary>
-    public sealed record PodView(string Name, int Ordinal, bool Server, string Uid, bool Ready, string? Version);
+    /// <summary>What the datacenter sees of one agent pod; <paramref name="Read"/> is what its agent finds when it starts.</summary>
+    public sealed record PodView(string Name, int Ordinal, string Uid, bool Ready, Func<AgentStart> Read);
 
     public sealed record RegisteredService(string Id, string Name, IReadOnlyList<string> Tags, string Address, int Port, JsonObject Meta, IReadOnlyList<RegisteredCheck> Checks);
 

@@ -1,29 +1,22 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json.Nodes;
-using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Desired;
-using ConsulOperator.Pki;
 using ConsulOperator.Testing.KubeApi;
-using k8s;
 
 namespace ConsulOperator.Testing.Consul;
 
 /// <summary>
-/// One simulated Consul datacenter per ConsulCluster in the test API server, all behind one loopback port, each set up
-/// the first time the operator dials one of its names. Each reads what real agents would: its TLS material from the
-/// cluster's Secrets, its settings from the cluster's spec, and which agents run from the StatefulSets' ready pods.
+/// One simulated Consul datacenter per cluster of agent pods in the test API server, all behind one loopback port, each
+/// set up the first time the operator dials one of its names. Agents start from their pods (image, start command,
+/// environment, mounted ConfigMaps and Secrets: <see cref="AgentStart"/>); nothing is read from the ConsulCluster.
+/// Which pods belong together is read from their <c>app.kubernetes.io/instance</c> label, as a Service selects them.
 /// </summary>
 public sealed class TestConsulFleet : IAsyncDisposable
 {
-    private static readonly ResourceInfo Secrets = ResourceCatalog.ForKind("v1", "Secret");
     private static readonly ResourceInfo Pods = ResourceCatalog.ForKind("v1", "Pod");
-    private static readonly ResourceInfo Clusters = ResourceCatalog.ForKind(ApiGroup.ApiVersion, V1Alpha1ConsulCluster.KindName);
     private readonly ObjectStore store;
-    private readonly ConcurrentDictionary<string, Lazy<ConsulSite?>> sites = new();
-    private readonly ConcurrentDictionary<string, (string Version, X509Certificate2 Certificate)> certificates = new();
+    private readonly ConcurrentDictionary<string, ConsulSite> sites = new();
     private TestConsulServer server = null!;
 
     // The agent pods of every cluster, kept from the store's changes: looking them up per request must not scan the store.
@@ -56,7 +49,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
     /// <summary>Where the operator dials a name: every name of every cluster reaches this fleet.</summary>
     public ValueTask<DnsEndPoint> RouteAsync(DnsEndPoint target, CancellationToken cancel) => ValueTask.FromResult(Address);
 
-    /// <summary>The cluster's simulated datacenter, set up if it was not yet; null while the cluster has no CA to serve with.</summary>
+    /// <summary>The cluster's simulated datacenter, set up if it was not yet; null while the cluster has no agent pod.</summary>
     public ConsulDatacenter? Datacenter(string ns, string cluster) => Site(ns, cluster)?.Datacenter;
 
     /// <summary>The cluster's raft leader as of the pods Kubernetes reports right now (agents otherwise catch up on the next request).</summary>
@@ -79,14 +72,16 @@ public sealed class TestConsulFleet : IAsyncDisposable
 
     private ConsulSite? Site(string ns, string cluster)
     {
-        var site = sites.GetOrAdd($"{ns}/{cluster}", _ => new Lazy<ConsulSite?>(() => Create(ns, cluster))).Value;
-        if (site is null)
+        if (!pods.ContainsKey($"{ns}/{cluster}"))
         {
-            // Not there yet: try again on the next request rather than remember the absence.
-            sites.TryRemove($"{ns}/{cluster}", out _);
+            return null;
         }
 
-        return site;
+        return sites.GetOrAdd($"{ns}/{cluster}", _ =>
+        {
+            var datacenter = new ConsulDatacenter(TimeProvider.System);
+            return new ConsulSite(datacenter, () => datacenter.ObservePods([.. pods.GetValueOrDefault($"{ns}/{cluster}")?.Values.Select(v => v.Pod).OfType<ConsulDatacenter.PodView>() ?? []]));
+        });
     }
 
     // consul-server-0 → consul, consul-client-3 → consul, consul-server (the Service) → consul.
@@ -104,39 +99,6 @@ public sealed class TestConsulFleet : IAsyncDisposable
         return name;
     }
 
-    private ConsulSite? Create(string ns, string cluster)
-    {
-        var item = store.Get(Clusters, ns, cluster);
-        if (item is null)
-        {
-            return null;
-        }
-
-        var spec = KubernetesJson.Deserialize<V1Alpha1ConsulCluster>(item.ToJsonString()).Spec;
-        var names = new Names(cluster, ns, spec.ClusterDomain);
-        if (Text(ns, names.CaSecret, KeyMaterialSecrets.CertificateKey) is null)
-        {
-            return null;
-        }
-
-        var datacenter = new ConsulDatacenter(spec.Datacenter, spec.Version, TimeProvider.System)
-        {
-            AclEnabled = spec.Acl.Enabled,
-            AclDefaultDeny = spec.Acl.DefaultPolicy == AclPolicy.Deny,
-            BootstrapExpect = spec.Servers.Replicas,
-            MountedAgentToken = agent => Text(ns, names.AclAgentSecret, agent),
-        };
-        if (Text(ns, names.GossipSecret, KeyMaterialSecrets.GossipKeyKey) is { } key)
-        {
-            datacenter.InstallInitialGossipKey(key);
-        }
-
-        var tls = new ConsulTls(
-            () => X509Certificate2.CreateFromPem(Text(ns, names.CaSecret, KeyMaterialSecrets.CertificateKey)!),
-            serverName => Serving(ns, serverName?.Split('.')[0] is { } pod && store.Get(Secrets, ns, $"{pod}-tls") is not null ? $"{pod}-tls" : names.PodSecret(Components.Server, 0)));
-        return new ConsulSite(datacenter, tls, () => datacenter.ObservePods([.. pods.GetValueOrDefault($"{ns}/{cluster}")?.Values.Select(v => v.Pod).OfType<ConsulDatacenter.PodView>() ?? []]));
-    }
-
     private void OnChanged(WatchEvent change)
     {
         if (change.Resource == Pods)
@@ -148,7 +110,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
     private void Track(string type, long version, JsonObject pod)
     {
         var metadata = pod["metadata"]!;
-        if ((string?)metadata["labels"]?[Labels.Instance] is not { } cluster || (string?)metadata["labels"]?[Labels.Component] is not { } component)
+        if ((string?)metadata["labels"]?[Labels.Instance] is not { } cluster || (string?)metadata["labels"]?[Labels.Component] is not (Components.Server or Components.Client))
         {
             return;
         }
@@ -156,32 +118,9 @@ public sealed class TestConsulFleet : IAsyncDisposable
         var name = (string)metadata["name"]!;
         var ordinal = int.Parse(name[(name.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         var ready = (pod["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true;
-        var view = type == "DELETED" ? null : new ConsulDatacenter.PodView(name, ordinal, component == Components.Server, (string)metadata["uid"]!, ready, (string?)metadata["labels"]?[Labels.Version]);
+        var snapshot = (JsonObject)pod.DeepClone();
+        var view = type == "DELETED" ? null : new ConsulDatacenter.PodView(name, ordinal, (string)metadata["uid"]!, ready, () => AgentStart.Read(snapshot, store));
         pods.GetOrAdd($"{(string)metadata["namespace"]!}/{cluster}", _ => new())
             .AddOrUpdate(name, (version, view), (_, known) => known.Version > version ? known : (version, view));
     }
-
-    private X509Certificate2? Serving(string ns, string secretName)
-    {
-        var secret = store.Get(Secrets, ns, secretName);
-        if (secret is null)
-        {
-            return null;
-        }
-
-        var version = (string)secret["metadata"]!["resourceVersion"]!;
-        var cached = certificates.AddOrUpdate(
-            $"{ns}/{secretName}",
-            _ => (version, Load(secret)),
-            (_, existing) => existing.Version == version ? existing : (version, Load(secret)));
-        return cached.Certificate;
-    }
-
-    private static X509Certificate2 Load(JsonObject secret) =>
-        IssuedCertificate.Load(Data(secret, KeyMaterialSecrets.CertificateKey)!, Data(secret, KeyMaterialSecrets.PrivateKeyKey)!, "test Secret").ToX509Certificate2();
-
-    private string? Text(string ns, string secretName, string key) => store.Get(Secrets, ns, secretName) is { } secret ? Data(secret, key) : null;
-
-    private static string? Data(JsonObject secret, string key) =>
-        secret["data"]?[key] is { } encoded ? Encoding.UTF8.GetString(Convert.FromBase64String((string)encoded!)) : (string?)secret["stringData"]?[key];
 }

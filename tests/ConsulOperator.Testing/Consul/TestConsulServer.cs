@@ -13,17 +13,15 @@ using static ConsulOperator.Testing.Consul.ConsulDatacenter;
 
 namespace ConsulOperator.Testing.Consul;
 
-/// <summary>The certificates the simulated agents use: the cluster's CA, and the serving certificate for a TLS server name.</summary>
-public sealed record ConsulTls(Func<X509Certificate2> Ca, Func<string?, X509Certificate2?> Serving);
-
-/// <summary>One datacenter behind the server: its state, its TLS material, and what to bring up to date before each request.</summary>
-public sealed record ConsulSite(ConsulDatacenter Datacenter, ConsulTls Tls, Action? Refresh = null);
+/// <summary>One datacenter behind the server: its state, and what to bring up to date before each request.</summary>
+public sealed record ConsulSite(ConsulDatacenter Datacenter, Action? Refresh = null);
 
 /// <summary>
-/// An in-process stand-in for Consul's HTTPS API over real TLS on loopback. Like a real agent it presents a certificate
-/// from its cluster's CA and requires a client certificate from the same CA. The datacenter and agent a request is for
-/// come from the name the client dialled (SNI and Host): a pod's name reaches that agent, a Service name any alive
-/// server; a name with nobody alive behind it finds the connection closed.
+/// An in-process stand-in for Consul's HTTPS API over real TLS on loopback. Like a real agent it serves with the
+/// certificate its configuration names (<c>cert_file</c>, <c>key_file</c>: files of its pod), trusts its <c>ca_file</c>,
+/// and requires a client certificate only where its configuration verifies incoming HTTPS [C4]. The datacenter and
+/// agent a request is for come from the name the client dialled (SNI and Host): a pod's name reaches that agent, a
+/// Service name any alive server; a name with nobody alive behind it finds the connection closed.
 /// </summary>
 public sealed class TestConsulServer : IAsyncDisposable
 {
@@ -69,18 +67,20 @@ public sealed class TestConsulServer : IAsyncDisposable
             OnConnection = context =>
             {
                 var serverName = context.ClientHelloInfo.ServerName;
-                var tls = siteFor(serverName)?.Tls;
-                var certificate = tls?.Serving(serverName);
-                if (tls is null || certificate is null)
+                var site = siteFor(serverName);
+                site?.Refresh?.Invoke();
+                var agent = site is null ? null : Addressed(site.Datacenter, serverName);
+                if (agent?.Start is not { } start || AgentTls.Of(start) is not { } tls)
                 {
-                    throw new AuthenticationException($"no datacenter is served at {serverName}");
+                    throw new AuthenticationException($"nobody serves TLS at {serverName}");
                 }
 
                 return ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
-                    ServerCertificate = certificate,
-                    ClientCertificateRequired = true,
-                    RemoteCertificateValidationCallback = (_, client, _, _) => client is not null && TrustChain.IssuedBy(new X509Certificate2(client), tls.Ca()),
+                    ServerCertificate = tls.Serving,
+                    ClientCertificateRequired = start.HttpsVerifyIncoming,
+                    RemoteCertificateValidationCallback = (_, client, _, _) =>
+                        !start.HttpsVerifyIncoming || (client is not null && TrustChain.IssuedBy(new X509Certificate2(client), tls.Ca)),
                 });
             },
         })));
@@ -138,6 +138,16 @@ public sealed class TestConsulServer : IAsyncDisposable
 
         context.Response.StatusCode = answer.StatusCode;
         context.Response.Headers["X-Consul-KnownLeader"] = datacenter!.Leader is null ? "false" : "true";
+        if (answer.Index is { } index)
+        {
+            context.Response.Headers["X-Consul-Index"] = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (answer.Allow is { } allow)
+        {
+            context.Response.Headers.Allow = string.Join(",", allow);
+        }
+
         if (answer.Bytes is not null)
         {
             context.Response.ContentType = "application/x-gzip";
@@ -155,10 +165,12 @@ public sealed class TestConsulServer : IAsyncDisposable
         }
     }
 
+    // [H3] agent/http.go parseTokenInternal: ?token first, then X-Consul-Token, then "Authorization: Bearer"; none means anonymous.
     private static string? Token(HttpRequest request) =>
-        request.Headers["X-Consul-Token"].FirstOrDefault()
-        ?? (request.Headers.Authorization.FirstOrDefault() is { } bearer && bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? bearer[7..] : null)
-        ?? request.Query["token"].FirstOrDefault();
+        request.Query["token"].FirstOrDefault() is { Length: > 0 } query ? query
+        : request.Headers["X-Consul-Token"].FirstOrDefault() is { Length: > 0 } header ? header
+        : request.Headers.Authorization.FirstOrDefault() is { } bearer && bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? bearer[7..].Trim().Split(' ')[0]
+        : null;
 
     // A pod name reaches that agent; any other name (the server Service) reaches an alive server, the leader if there is one.
     private static Agent? Addressed(ConsulDatacenter datacenter, string host)

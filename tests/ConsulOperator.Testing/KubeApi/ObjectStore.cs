@@ -432,8 +432,13 @@ public sealed class ObjectStore(TimeProvider time)
         return (after["finalizers"] as JsonArray)?.Any(f => !old.Contains((string?)f)) == true;
     }
 
-    /// <summary>A number however it was stored (a JsonValue made from an int will not hand itself out as a long).</summary>
-    public static long Number(JsonNode? node) => node is null ? 0 : long.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
+    /// <summary>A number however it was stored: as a number (a JsonValue made from an int will not hand itself out as a long) or as the string a resourceVersion is.</summary>
+    public static long Number(JsonNode? node) => node switch
+    {
+        null => 0,
+        JsonValue value when value.GetValueKind() == System.Text.Json.JsonValueKind.String => long.Parse((string)value!, CultureInfo.InvariantCulture),
+        _ => long.Parse(node.ToJsonString(), CultureInfo.InvariantCulture),
+    };
 
     private static List<string> Finalizers(JsonObject item) =>
         (item["metadata"]?["finalizers"] as JsonArray)?.Select(f => (string)f!).ToList() ?? [];

@@ -14,23 +14,22 @@ public sealed class ConsulClientTests : IAsyncLifetime
 {
     private static readonly ConsulRetry Fast = new(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(5));
     private readonly Names names = new("consul", "consul", "cluster.local");
-    private readonly KeyMaterial material = Clusters.KeyMaterialFor(Clusters.Default());
-    private readonly ConsulDatacenter datacenter = new("dc1", "1.16.1", TimeProvider.System) { AclEnabled = false };
     private readonly List<ConsulConnections> connections = [];
-    private TestConsulServer server = null!;
+    private RenderedConsul consul = null!;
 
-    public async Task InitializeAsync()
-    {
-        datacenter.ObservePods(Pods(3, 2));
-        server = await TestConsulServer.StartAsync(new ConsulSite(datacenter, new ConsulTls(
-            () => X509Certificate2.CreateFromPem(material.Ca.CertificatePem),
-            serverName => (material.Leaves.GetValueOrDefault($"{serverName?.Split('.')[0]}-tls") ?? material.Leaves["consul-server-0-tls"]).ToX509Certificate2())));
-    }
+    private KeyMaterial material => consul.Material;
+
+    private ConsulDatacenter datacenter => consul.Datacenter;
+
+    private TestConsulServer server => consul.Fleet.Server;
+
+    // ACLs off: these tests are about the client; ACLs have a test of their own with a cluster rendered with them on.
+    public async Task InitializeAsync() => consul = await RenderedConsul.StartAsync(Clusters.Default(change: s => s.Acl.Enabled = false));
 
     public async Task DisposeAsync()
     {
         connections.ForEach(c => c.Dispose());
-        await server.DisposeAsync();
+        await consul.DisposeAsync();
     }
 
     [Fact]
@@ -135,11 +134,14 @@ public sealed class ConsulClientTests : IAsyncLifetime
     [Fact]
     public async Task Only_a_server_of_the_datacenter_is_trusted()
     {
-        // The agent at a server's name presents a client certificate: valid chain, wrong role.
-        await using var impostor = await TestConsulServer.StartAsync(new ConsulSite(datacenter, new ConsulTls(
-            () => X509Certificate2.CreateFromPem(material.Ca.CertificatePem),
-            _ => material.Leaves["consul-client-0-tls"].ToX509Certificate2())));
-        var failure = await Assert.ThrowsAsync<ConsulApiException>(() => Client(port: impostor.Port).LeaderAsync(default));
+        // The server's Secret holds a client certificate: valid chain, wrong role.
+        await consul.DisposeAsync();
+        consul = await RenderedConsul.StartAsync(Clusters.Default(change: s => s.Acl.Enabled = false), objects =>
+        {
+            var server0 = objects.Named<k8s.Models.V1Secret>("consul-server-0-tls");
+            server0.Data = objects.Named<k8s.Models.V1Secret>("consul-client-0-tls").Data;
+        });
+        var failure = await Assert.ThrowsAsync<ConsulApiException>(() => Client().LeaderAsync(default));
         Assert.Null(failure.StatusCode);
         Assert.Contains("unreachable", failure.Message, StringComparison.Ordinal);
     }
@@ -154,16 +156,17 @@ public sealed class ConsulClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_agent_whose_pod_is_gone_cannot_be_reached()
+    public async Task An_agent_whose_pod_is_not_running_cannot_be_reached()
     {
-        datacenter.ObservePods([.. Pods(3, 2).Where(p => p.Name != "consul-client-1")]);
+        consul.Api.StatefulSets.LimitReady("consul", "consul-client", 1);
         await Assert.ThrowsAsync<ConsulApiException>(() => Client().AgentServicesAsync(ConsulEndpoints.Agent(names, Components.Client, 1), default));
     }
 
     [Fact]
     public async Task Acl_bootstrap_happens_once_and_then_tokens_decide()
     {
-        datacenter.AclEnabled = true;
+        await consul.DisposeAsync();
+        consul = await RenderedConsul.StartAsync(Clusters.Default());
         var anonymous = Client();
         var secret = Guid.NewGuid().ToString();
         var bootstrap = await anonymous.BootstrapAclAsync(secret, default);
@@ -188,22 +191,16 @@ public sealed class ConsulClientTests : IAsyncLifetime
     [Fact]
     public async Task Gossip_keys_rotate_install_use_remove()
     {
-        datacenter.InstallInitialGossipKey("old");
-        var consul = Client();
-        await consul.InstallGossipKeyAsync("new", default);
-        var pools = await consul.KeyringAsync(default);
+        var old = Assert.Single(datacenter.GossipKeys);
+        var client = Client();
+        await client.InstallGossipKeyAsync("new", default);
+        var pools = await client.KeyringAsync(default);
         Assert.All(pools, p => Assert.Equal(p.NumNodes, p.Keys["new"]));
-        await Assert.ThrowsAsync<ConsulApiException>(() => consul.RemoveGossipKeyAsync("old", default));
-        await consul.UseGossipKeyAsync("new", default);
-        await consul.RemoveGossipKeyAsync("old", default);
+        await Assert.ThrowsAsync<ConsulApiException>(() => client.RemoveGossipKeyAsync(old, default));
+        await client.UseGossipKeyAsync("new", default);
+        await client.RemoveGossipKeyAsync(old, default);
         Assert.Equal(["new"], datacenter.GossipKeys);
     }
-
-    private static List<ConsulDatacenter.PodView> Pods(int servers, int clients) =>
-    [
-        .. Enumerable.Range(0, servers).Select(i => new ConsulDatacenter.PodView($"consul-server-{i}", i, true, $"uid-s{i}", true, "1.16.1")),
-        .. Enumerable.Range(0, clients).Select(i => new ConsulDatacenter.PodView($"consul-client-{i}", i, false, $"uid-c{i}", true, "1.16.1")),
-    ];
 
     private ConsulClient Client(ConsulRetry? retry = null, int? port = null, CertificateAuthority? ca = null, IssuedCertificate? cli = null)
     {
