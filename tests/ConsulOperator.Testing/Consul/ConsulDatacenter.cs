@@ -271,6 +271,15 @@ public sealed class ConsulDatacenter(TimeProvider time)
         ElectLeader();
     }
 
+    /// <summary>Whether a request with this secret (null: none, the anonymous token) may read or write the resource.</summary>
+    public bool Allows(string? secretId, string resource, string name, bool write)
+    {
+        lock (gate)
+        {
+            return Authorizer(secretId).Allows(resource, name, write);
+        }
+    }
+
     internal Authorizer Authorizer(string? secretId)
     {
         if (!AclEnabled)

@@ -41,7 +41,7 @@ public sealed class TestConsulServer : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    /// <summary>"METHOD path agent" of every request answered, in order.</summary>
+    /// <summary>"METHOD path agent status" of every request answered, in order.</summary>
     public IReadOnlyList<string> Requests
     {
         get
@@ -133,7 +133,7 @@ public sealed class TestConsulServer : IAsyncDisposable
 
         lock (logGate)
         {
-            requests.Add($"{context.Request.Method} {path} {agentName}");
+            requests.Add($"{context.Request.Method} {path} {agentName} {answer.StatusCode}");
         }
 
         context.Response.StatusCode = answer.StatusCode;
