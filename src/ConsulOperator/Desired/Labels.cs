@@ -10,6 +10,9 @@ public static class Labels
     public const string PartOf = "app.kubernetes.io/part-of";
     public const string Version = "app.kubernetes.io/version";
 
+    /// <summary>On agent pods only (servers and clients): what the DNS Service selects, so that no other pod of the cluster (a snapshot Job's) receives lookups.</summary>
+    public const string Agent = "consul.operator.dev/agent";
+
     public const string AppName = "consul";
     public const string OperatorName = "consul-operator";
 

@@ -31,8 +31,8 @@ public static class Services
                     Type = "ClusterIP",
                     ClusterIP = spec.Dns.Service.ClusterIP,
 
-                    // Every agent answers DNS, so the Service spreads over servers and clients alike.
-                    Selector = ObjectMetadata.SelectorLabels(cluster, component: null),
+                    // Every agent answers DNS, so the Service spreads over servers and clients alike, and over nothing else.
+                    Selector = new Dictionary<string, string>(ObjectMetadata.SelectorLabels(cluster, component: null)) { [Labels.Agent] = "true" },
                     Ports =
                     [
                         Port("dns-tcp", spec.Dns.Service.Port, AgentConfig.DnsPort, "TCP"),

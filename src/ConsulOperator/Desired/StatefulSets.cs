@@ -90,7 +90,7 @@ public static class StatefulSets
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var version = ConsulVersion.Parse(spec.Version);
         var selector = ObjectMetadata.SelectorLabels(cluster, component);
-        var podLabels = new Dictionary<string, string>(selector) { [Labels.Version] = spec.Version, [Labels.ManagedBy] = Labels.OperatorName };
+        var podLabels = new Dictionary<string, string>(selector) { [Labels.Version] = spec.Version, [Labels.ManagedBy] = Labels.OperatorName, [Labels.Agent] = "true" };
         var podConfig = AgentConfig.PodConfigTemplate(version, ownCertificates, spec.Gossip.Encryption);
 
         return new V1StatefulSet

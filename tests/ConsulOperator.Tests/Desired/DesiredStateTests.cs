@@ -281,6 +281,18 @@ public class ServicesAndBudgetTests
         Assert.False(service.Spec.Selector.ContainsKey(Labels.Component));
     }
 
+    [Fact]
+    public void The_dns_service_selects_the_agent_pods_and_no_other_pod_of_the_cluster()
+    {
+        var objects = Clusters.Build(Clusters.Default(change: s => s.Snapshots.Enabled = true));
+        var selector = objects.Named<V1Service>("consul-dns").Spec.Selector;
+        bool Selects(IDictionary<string, string> labels) => selector.All(s => labels.TryGetValue(s.Key, out var value) && value == s.Value);
+
+        Assert.All(objects.OfType<V1StatefulSet>(), set => Assert.True(Selects(set.Spec.Template.Metadata.Labels), $"{set.Metadata.Name}'s pods get no DNS traffic"));
+        var snapshotPods = objects.OfType<V1CronJob>().Single().Spec.JobTemplate.Spec.Template.Metadata.Labels;
+        Assert.False(Selects(snapshotPods), "the snapshot Job's pods would receive DNS lookups on a port nothing listens on");
+    }
+
     [Theory]
     [InlineData(1, 0)]
     [InlineData(3, 1)]
