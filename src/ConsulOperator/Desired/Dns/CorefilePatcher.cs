@@ -20,13 +20,13 @@ public static class CorefilePatcher
         var region = FindRegion(corefile, block);
         if (region is { } existing)
         {
-            var current = corefile[existing.Start..existing.End];
-            if (current == block.MarkedServerBlock)
+            var wanted = block.Marked(existing.LineBreakAdded);
+            if (corefile[existing.Start..existing.End] == wanted)
             {
                 return new DnsPatch(corefile, Changed: false, Conflict: null);
             }
 
-            return new DnsPatch(corefile[..existing.Start] + block.MarkedServerBlock + corefile[existing.End..], Changed: true, Conflict: null);
+            return new DnsPatch(corefile[..existing.Start] + wanted + corefile[existing.End..], Changed: true, Conflict: null);
         }
 
         var conflict = ServerBlockKeys(corefile).FirstOrDefault(key => ServesZone(key.Key, block.Zone));
@@ -37,15 +37,23 @@ public static class CorefilePatcher
                 "CoreDNS refuses a second block for one zone. Remove that block, or set spec.dns.coreDns.patch=false and keep forwarding by hand");
         }
 
-        var separator = corefile.Length == 0 || corefile.EndsWith('\n') ? "" : "\n";
-        return new DnsPatch(corefile + separator + block.MarkedServerBlock, Changed: true, Conflict: null);
+        // Our block must start on a line of its own; a line break we add is noted on our begin line, so that removing the
+        // block gives back the Corefile byte for byte.
+        var lineBreakAdded = corefile.Length > 0 && !corefile.EndsWith('\n');
+        return new DnsPatch(corefile + (lineBreakAdded ? "\n" : "") + block.Marked(lineBreakAdded), Changed: true, Conflict: null);
     }
 
-    /// <summary>The Corefile without our block (and unchanged when it has none).</summary>
-    public static DnsPatch Remove(string corefile, ForwardingBlock block) =>
-        FindRegion(corefile, block) is { } region
-            ? new DnsPatch(corefile[..region.Start] + corefile[region.End..], Changed: true, Conflict: null)
-            : new DnsPatch(corefile, Changed: false, Conflict: null);
+    /// <summary>The Corefile without our block, and without the line break we added before it (unchanged when it has no block).</summary>
+    public static DnsPatch Remove(string corefile, ForwardingBlock block)
+    {
+        if (FindRegion(corefile, block) is not { } region)
+        {
+            return new DnsPatch(corefile, Changed: false, Conflict: null);
+        }
+
+        var start = region.LineBreakAdded && region.Start > 0 && corefile[region.Start - 1] == '\n' ? region.Start - 1 : region.Start;
+        return new DnsPatch(corefile[..start] + corefile[region.End..], Changed: true, Conflict: null);
+    }
 
     /// <summary>Whether a server block key (<c>[dns://]zone[:port]</c>) serves the zone on the default port.</summary>
     internal static bool ServesZone(string key, string zone)
@@ -160,7 +168,7 @@ public static class CorefilePatcher
     private static string Normalize(string zone) => zone.Trim().TrimEnd('.').ToLowerInvariant();
 
     // Our region runs from the start of the begin marker's line to the end of the end marker's line (newline included).
-    private static (int Start, int End)? FindRegion(string corefile, ForwardingBlock block)
+    private static (int Start, int End, bool LineBreakAdded)? FindRegion(string corefile, ForwardingBlock block)
     {
         var start = LineStartingWith(corefile, block.BeginMarker, 0);
         if (start < 0)
@@ -175,7 +183,9 @@ public static class CorefilePatcher
         }
 
         var newline = corefile.IndexOf('\n', end);
-        return (start, newline < 0 ? corefile.Length : newline + 1);
+        var beginLineEnd = corefile.IndexOf('\n', start);
+        var lineBreakAdded = corefile.AsSpan(start, (beginLineEnd < 0 ? corefile.Length : beginLineEnd) - start).Contains(ForwardingBlock.LineBreakAddedNote, StringComparison.Ordinal);
+        return (start, newline < 0 ? corefile.Length : newline + 1, lineBreakAdded);
     }
 
     private static int LineStartingWith(string text, string prefix, int from)

@@ -28,8 +28,23 @@ public class CorefilePatcherTests
         var removed = CorefilePatcher.Remove(added.Text!, Block);
         Assert.True(removed.Changed);
 
-        // A Corefile without a final newline gets one before our block; that newline is all that stays behind.
-        Assert.Equal(original.EndsWith('\n') ? original : original + "\n", removed.Text);
+        Assert.Equal(original, removed.Text);
+    }
+
+    [Theory]
+    [InlineData(".:53 {\r\n    forward . /etc/resolv.conf\r\n}")]
+    [InlineData(".:53 {\n    forward . /etc/resolv.conf\n}")]
+    [InlineData(".:53 {\r\n    forward . /etc/resolv.conf\r\n}\r\n")]
+    public void A_corefile_without_a_final_line_break_or_with_crlf_comes_back_byte_for_byte(string original)
+    {
+        var added = CorefilePatcher.Apply(original, Block).Text!;
+
+        // Our block was rewritten by someone else and put back before it goes: the line break we added is still ours to take.
+        var tampered = added.Replace("cache 30", "cache 300", StringComparison.Ordinal);
+        var repaired = CorefilePatcher.Apply(tampered, Block).Text!;
+        Assert.Equal(added, repaired);
+
+        Assert.Equal(original, CorefilePatcher.Remove(repaired, Block).Text);
     }
 
     [Fact]
