@@ -84,16 +84,49 @@ public sealed class InputDocuments
         }
     }
 
-    // Types first: only a document that fits the schema can be read into the C# type and checked further.
+    // Every problem at once: the schema's, then the validators' on the rest of the document (read into the C# type with
+    // every field the schema faulted left out, so they take their defaults). A faulted path is not reported twice.
     private void AddChecked<T>(string where, JsonObject schema, JsonNode document, Func<T, IReadOnlyList<ValidationProblem>> validate, List<T> into)
     {
         var problems = SchemaValidator.Validate(schema, document);
         Report(where, problems);
+        var rest = document.DeepClone();
+        foreach (var problem in problems)
+        {
+            Remove(rest, problem.Path);
+        }
+
+        T typed;
+        try
+        {
+            typed = KubernetesJson.Deserialize<T>(rest);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return;
+        }
+
+        var faulted = problems.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
+        Report(where, validate(typed).Where(p => !faulted.Contains(p.Path)));
         if (problems.Count == 0)
         {
-            var typed = KubernetesJson.Deserialize<T>(document);
-            Report(where, validate(typed));
             into.Add(typed);
+        }
+    }
+
+    // A problem's path: dotted fields, with [i] for list items (spec.checks[0].tcp).
+    private static void Remove(JsonNode root, string path)
+    {
+        var steps = path.Split('.').SelectMany(part => part.Split('[').Select((step, i) => i == 0 ? step : "[" + step)).Where(s => s.Length > 0).ToList();
+        JsonNode? parent = root;
+        foreach (var step in steps[..^1])
+        {
+            parent = step.StartsWith('[') ? (parent as JsonArray)?.ElementAtOrDefault(int.Parse(step.Trim('[', ']'), System.Globalization.CultureInfo.InvariantCulture)) : parent?[step];
+        }
+
+        if (parent is JsonObject obj && !steps[^1].StartsWith('['))
+        {
+            obj.Remove(steps[^1]);
         }
     }
 

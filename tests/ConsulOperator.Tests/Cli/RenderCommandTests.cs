@@ -94,6 +94,10 @@ public sealed class RenderCommandTests : IDisposable
         Assert.Contains($"{file}: ConsulCluster consul: spec.gossip.encrypted: unknown field", error, StringComparison.Ordinal);
         Assert.Contains($"{file}: ConsulCluster consul: spec.acl.defaultPolicy: unsupported value \"maybe\"", error, StringComparison.Ordinal);
         Assert.Contains($"{file}: ConsulService mysql: spec.port: must be an integer, got the string \"3306\"", error, StringComparison.Ordinal);
+
+        // With the schema's problems: what only the validators see, in the same run.
+        Assert.Contains($"{file}: ConsulCluster consul: spec.servers.replicas: 4 is even", error, StringComparison.Ordinal);
+        Assert.Single(error.Split('\n'), line => line.Contains("spec.acl.defaultPolicy", StringComparison.Ordinal));
     }
 
     [Fact]
