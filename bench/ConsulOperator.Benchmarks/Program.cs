@@ -22,7 +22,7 @@ switch (args.FirstOrDefault())
         var cluster = Samples.Cluster();
         var material = KeyMaterialPlanner.Plan(ExistingKeyMaterial.None, KeyMaterialSecrets.Requirements(cluster), TimeProvider.System).Material;
         var issued = clock.Elapsed;
-        var objects = DesiredState.Build(cluster, material, 3);
+        var objects = DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{issued.TotalMilliseconds:F1} {clock.Elapsed.TotalMilliseconds - issued.TotalMilliseconds:F1} {objects.Count}"));
         break;
     case "operator":

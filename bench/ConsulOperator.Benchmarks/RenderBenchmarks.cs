@@ -38,12 +38,12 @@ public class RenderBenchmarks
 
     /// <summary>Every object of the cluster from its spec and key material (render and every reconcile do this).</summary>
     [Benchmark(Baseline = true)]
-    public int BuildDesiredState() => DesiredState.Build(cluster, material, 3).Count;
+    public int BuildDesiredState() => DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 }).Count;
 
     /// <summary>Render's whole output: the objects as YAML.</summary>
     [Benchmark]
     public int BuildAndWriteYaml() =>
-        YamlDocuments.Write(DesiredState.Build(cluster, material, 3).Select(o => JsonNode.Parse(KubernetesJson.Serialize(o))!)).Length;
+        YamlDocuments.Write(DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 }).Select(o => JsonNode.Parse(KubernetesJson.Serialize(o))!)).Length;
 
     /// <summary>Reading a cluster's key material from its Secrets and deciding nothing needs issuing, parsing every Secret (render, a first reconcile).</summary>
     [Benchmark]

@@ -81,7 +81,7 @@ public static class RenderCommand
         var ns = Namespace(cluster);
         var own = secrets.Where(s => (s.Metadata.NamespaceProperty ?? ns) == ns);
         var plan = KeyMaterialPlanner.Plan(KeyMaterialSecrets.Read(cluster, own), KeyMaterialSecrets.Requirements(cluster), time);
-        foreach (var item in DesiredState.Build(cluster, plan.Material, DesiredState.BootstrapExpect(cluster)))
+        foreach (var item in DesiredState.Build(cluster, plan.Material, ServerPlan.AtRest(cluster)))
         {
             var node = JsonNode.Parse(KubernetesJson.Serialize(item))!;
             yield return ($"{ns}-{item.Kind.ToLowerInvariant()}-{item.Metadata.Name}.yaml", YamlDocuments.Write([node]));

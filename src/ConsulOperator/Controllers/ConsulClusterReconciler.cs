@@ -75,16 +75,17 @@ public sealed class ConsulClusterReconciler(
         }
 
         var (observation, aclOutcome, consulClient) = await AskConsulAsync(cluster, plan.Material, cancel);
-        var bootstrapExpect = DesiredState.BootstrapExpect(cluster);
-        var desired = DesiredState.Build(cluster, plan.Material, bootstrapExpect);
-        var scaling = await StepServerScalingAsync(cluster, desired, observation, consulClient, cancel);
+
+        // The server step first; everything built and checked after reads it.
+        var (servers, scaling) = await StepServerScalingAsync(cluster, observation, consulClient, cancel);
+        var desired = DesiredState.Build(cluster, plan.Material, servers);
         // Secrets hold key material built from what was read above: written only while they are still what was read.
         var readVersions = secretsRead.ToDictionary(s => s.Metadata.Name, s => s.Metadata.ResourceVersion);
         await ApplyAllAsync(cluster, desired, secret => new ComputedFrom(readVersions.GetValueOrDefault(secret)), cancel);
 
         // One operation on the agents at a time: scaling, then pod restarts, then a gossip key rotation.
         var names = KeyMaterialSecrets.NamesOf(cluster);
-        var waiting = scaling ?? await RollPodsAsync(cluster, plan.Material, observation, cancel);
+        var waiting = scaling ?? await RollPodsAsync(cluster, plan.Material, servers, observation, cancel);
         var gossipRotation = new GossipRotationOutcome(cluster.Status?.GossipRotation, null);
         if (waiting is null && consulClient is not null && ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation).Healthy)
         {
@@ -106,7 +107,7 @@ public sealed class ConsulClusterReconciler(
         }
 
         var status = ClusterStatus.Observe(
-            cluster, plan.Material, bootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
+            cluster, plan.Material, servers.BootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
             observation, aclOutcome, waiting, time.GetUtcNow());
         status.GossipRotation = gossipRotation.Completed;
         await WriteStatusAsync(cluster, status, cancel);
@@ -191,9 +192,10 @@ public sealed class ConsulClusterReconciler(
         return (observation, aclOutcome, client);
     }
 
-    // Servers come and go one at a time, each step only with a leader and every server a healthy voter.
-    private async Task<string?> StepServerScalingAsync(
-        V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, ConsulObservation observation, ConsulClient? client, CancellationToken cancel)
+    // Servers come and go one at a time, each step only with a leader and every server a healthy voter; the plan of servers
+    // to run now, and what the step waits for.
+    private async Task<(ServerPlan Plan, string? Waiting)> StepServerScalingAsync(
+        V1Alpha1ConsulCluster cluster, ConsulObservation observation, ConsulClient? client, CancellationToken cancel)
     {
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var live = caches.StatefulSets.Find(cluster.Metadata.NamespaceProperty, names.Servers);
@@ -216,18 +218,12 @@ public sealed class ConsulClusterReconciler(
             await events.RecordAsync(cluster, EventRecorder.Normal, "ServerLeft", $"{leaving} left gossip and raft; removing its pod", cancel);
         }
 
-        var wanted = desired.OfType<V1StatefulSet>().Single(s => s.Metadata.Name == names.Servers);
-        if (wanted.Spec.Replicas != step.Replicas)
-        {
-            wanted.Spec.Replicas = step.Replicas;
-            wanted.Metadata.Annotations[Labels.SpecHashAnnotation] = DesiredState.SpecHash(wanted);
-        }
-
-        return step.Waiting;
+        var voters = observation.Leader is null ? cluster.Status?.Voters : observation.Raft.Servers.Count(s => s.Voter);
+        return (ServerPlan.AtRest(cluster) with { Current = step.Replicas, Voters = voters }, step.Waiting);
     }
 
     // Restart the next agent pod that is due (new template, renewed certificate), if Consul can take it now.
-    private async Task<string?> RollPodsAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, ConsulObservation observation, CancellationToken cancel)
+    private async Task<string?> RollPodsAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, ServerPlan plan, ConsulObservation observation, CancellationToken cancel)
     {
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var ns = names.Namespace;
@@ -240,7 +236,7 @@ public sealed class ConsulClusterReconciler(
 
         var roll = PodRoll.Decide(
             AgentPods(names, Components.Server), AgentPods(names, Components.Client), servers.Status.UpdateRevision, clients?.Status?.UpdateRevision,
-            pod => material.Leaves.GetValueOrDefault($"{pod}-tls")?.IssuedAt, servers.Spec.Replicas ?? cluster.Spec.Servers.Replicas, observation);
+            pod => material.Leaves.GetValueOrDefault($"{pod}-tls")?.IssuedAt, plan.Current, observation);
         if (roll.Restart is { } pod)
         {
             logger.LogInformation("Restarting {Pod}: it {Reason}", pod, roll.Reason);

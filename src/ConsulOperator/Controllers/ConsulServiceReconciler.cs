@@ -56,7 +56,8 @@ public sealed class ConsulServiceReconciler(
 
         service = await api.AddFinalizerAsync(service, RegistrationFinalizer, cancel);
         var names = KeyMaterialSecrets.NamesOf(cluster!);
-        var (component, ordinal) = ServiceRegistration.AgentFor(cluster!.Spec, service);
+        var servers = ServerPlan.Applied(cluster!, caches.StatefulSets.Find(names.Namespace, names.Servers)?.Spec?.Replicas);
+        var (component, ordinal) = ServiceRegistration.AgentFor(cluster!.Spec, servers, service);
         var agentName = names.Pod(component, ordinal);
         var agent = ConsulEndpoints.Agent(names, component, ordinal);
         var id = ServiceRegistration.ServiceId(service);

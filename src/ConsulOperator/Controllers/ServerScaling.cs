@@ -8,7 +8,8 @@ namespace ConsulOperator.Controllers;
 /// raft has a leader and every server is a healthy voter, so no step can cost quorum. The server to remove is asked to
 /// leave (out of gossip and raft) before its pod goes. Servers do not leave on terminate, so that restarts keep their
 /// membership; one whose pod went without leaving stays a failed voter until the operator takes it out of raft, before
-/// any next step.
+/// any next step. Servers removed by someone else (the StatefulSet edited down) are not a step to wait on: while raft
+/// still counts them, or has no leader at all, bringing them back is the only way to a quorum, so they return at once.
 /// </summary>
 public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer? DeadPeer, string? Leaving = null)
 {
@@ -22,6 +23,22 @@ public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer
         if (live is not { } current || current == wanted && DeadPeerOf(current, consul, names) is null)
         {
             return new ServerScalingStep(wanted, null, null);
+        }
+
+        if (current < wanted && consul.Problem is null && consul.Leader is null)
+        {
+            return new ServerScalingStep(wanted, $"restoring servers from {current} to {wanted} at once: raft has no leader, and the missing servers are the only way back to a quorum", null);
+        }
+
+        var missingVoters = consul.Raft.Servers
+            .Select(s => (Server: s, Pod: names.ParsePod(s.Node)))
+            .Where(s => s.Pod is (Components.Server, var ordinal) && ordinal >= current && ordinal < wanted && s.Server.Voter)
+            .Select(s => s.Pod!.Value.Ordinal)
+            .ToList();
+        if (current < wanted && missingVoters.Count > 0)
+        {
+            var restored = missingVoters.Max() + 1;
+            return new ServerScalingStep(restored, $"restoring servers from {current} to {restored} at once: raft still counts {string.Join(", ", missingVoters.Order().Select(o => $"{names.Servers}-{o}"))} as voters", null);
         }
 
         if (DeadPeerOf(current, consul, names) is { } dead)

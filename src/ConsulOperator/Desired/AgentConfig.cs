@@ -79,6 +79,13 @@ public static class AgentConfig
         config["leave_on_terminate"] = false;
         config["performance"] = new JsonObject { ["raft_multiplier"] = 1 };
         config["autopilot"] = new JsonObject { ["cleanup_dead_servers"] = true };
+
+        // Autopilot's dead-server cleanup stops at min_quorum, so it can never prune raft below a quorum of the servers the
+        // datacenter was bootstrapped with. From the pinned bootstrap_expect, so scaling changes no configuration.
+        if (ConfigKeyCatalog.For(version).Knows("autopilot.min_quorum"))
+        {
+            config["autopilot"]!["min_quorum"] = (bootstrapExpect / 2) + 1;
+        }
         if (spec.Clients.Replicas > 0 && spec.Clients.AutoEncrypt)
         {
             config["auto_encrypt"] = new JsonObject { ["allow_tls"] = true };

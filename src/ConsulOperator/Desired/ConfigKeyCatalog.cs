@@ -38,6 +38,9 @@ public sealed class ConfigKeyCatalog
     /// <summary>The key list for a version: the 1.6 list for versions before the tls stanza, the current list from 1.12 on.</summary>
     public static ConfigKeyCatalog For(ConsulVersion version) => version.UsesTlsStanza ? Current.Value : Legacy.Value;
 
+    /// <summary>Whether this version decodes the key (a dotted path), as a current, not deprecated, key.</summary>
+    public bool Knows(string path) => keys.Contains(path);
+
     /// <summary>Every key of the configuration that this version would refuse, warn about or ignore, with its dotted path and the reason.</summary>
     public IReadOnlyList<(string Path, string Problem)> Check(JsonObject config)
     {

@@ -7,16 +7,17 @@ using k8s.Models;
 namespace ConsulOperator.Desired;
 
 /// <summary>
-/// Everything a ConsulCluster consists of, from its spec, its key material and its pinned bootstrap_expect.
+/// Everything a ConsulCluster consists of, from its spec, its key material and its server plan (the servers to run now,
+/// the pinned bootstrap_expect).
 /// Pure: the operator and <c>render</c> both call it, so they cannot disagree about what a cluster looks like.
 /// </summary>
 public static class DesiredState
 {
-    public static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Build(V1Alpha1ConsulCluster cluster, KeyMaterial material, int bootstrapExpect)
+    public static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Build(V1Alpha1ConsulCluster cluster, KeyMaterial material, ServerPlan plan)
     {
         var spec = cluster.Spec;
         var names = KeyMaterialSecrets.NamesOf(cluster);
-        var serverConfig = AgentConfig.Server(spec, names, bootstrapExpect);
+        var serverConfig = AgentConfig.Server(spec, names, plan.BootstrapExpect);
         var objects = new List<IKubernetesObject<V1ObjectMeta>>();
         objects.AddRange(KeyMaterialSecrets.Build(cluster, material));
         objects.Add(KeyMaterialSecrets.CaCertificateConfigMap(cluster, material.Ca));
@@ -28,8 +29,8 @@ public static class DesiredState
         }
 
         objects.AddRange(Services.Build(cluster));
-        objects.Add(PodDisruptionBudgets.ForServers(cluster));
-        objects.Add(StatefulSets.Servers(cluster, serverConfig));
+        objects.Add(PodDisruptionBudgets.ForServers(cluster, plan));
+        objects.Add(StatefulSets.Servers(cluster, serverConfig, plan.Current));
         if (clientConfig is not null)
         {
             objects.Add(StatefulSets.Clients(cluster, clientConfig));

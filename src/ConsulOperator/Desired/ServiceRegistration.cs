@@ -18,10 +18,13 @@ public static class ServiceRegistration
     /// The agent that holds the registration: a client agent when the clients have certificates from our CA (so the
     /// operator can verify them), else a server; spread by a stable hash of the service ID so one agent is not the home of all.
     /// </summary>
-    public static (string Component, int Ordinal) AgentFor(ConsulClusterSpec cluster, V1Alpha1ConsulService service)
+    /// <param name="cluster">The cluster's spec.</param>
+    /// <param name="servers">The cluster's server plan: on servers, only those that run and stay may hold it.</param>
+    /// <param name="service">The service to place.</param>
+    public static (string Component, int Ordinal) AgentFor(ConsulClusterSpec cluster, ServerPlan servers, V1Alpha1ConsulService service)
     {
         var onClients = KeyMaterialSecrets.ClientsHaveOwnCertificates(cluster);
-        var agents = onClients ? cluster.Clients.Replicas : cluster.Servers.Replicas;
+        var agents = onClients ? cluster.Clients.Replicas : servers.Staying;
         var hash = BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ServiceId(service))), 0);
         return (onClients ? Components.Client : Components.Server, (int)(hash % (uint)agents));
     }

@@ -30,11 +30,11 @@ public static class StatefulSets
         Data = new Dictionary<string, string> { [AgentConfig.ConfigFile] = Render(config) },
     };
 
-    public static V1StatefulSet Servers(V1Alpha1ConsulCluster cluster, JsonObject config)
+    public static V1StatefulSet Servers(V1Alpha1ConsulCluster cluster, JsonObject config, int replicas)
     {
         var spec = cluster.Spec;
         var names = KeyMaterialSecrets.NamesOf(cluster);
-        var set = Build(cluster, Components.Server, spec.Servers, spec.Servers.Replicas, spec.Servers.AntiAffinity, config,
+        var set = Build(cluster, Components.Server, spec.Servers, replicas, spec.Servers.AntiAffinity, config,
             names.ServerConfigMap, KeyMaterialSecrets.ServerSlots, ownCertificates: true);
 
         // All servers start at once: bootstrap_expect waits for them all, and one at a time would wait forever for the second.

@@ -58,6 +58,36 @@ public class ServerScalingTests
         Assert.Null(ServerScalingStep.Decide(5, 3, true, consul, Names).DeadPeer);
     }
 
+    [Fact]
+    public void Servers_removed_by_hand_that_raft_still_counts_come_back_at_once()
+    {
+        // Someone scaled the StatefulSet from 5 to 3 with kubectl: servers 3 and 4 are failed voters, raft keeps its leader.
+        var consul = Healthy(5, unhealthy: 4) with { };
+        var step = ServerScalingStep.Decide(3, 5, true, consul, Names);
+        Assert.Equal(5, step.Replicas);
+        Assert.Null(step.DeadPeer);
+        Assert.Contains("restoring servers from 3 to 5 at once: raft still counts consul-server-3, consul-server-4 as voters", step.Waiting, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Below_quorum_every_missing_server_comes_back_at_once(bool anyServerReady)
+    {
+        // Scaled to 1 by hand: the one server left has no quorum, so no leader (and, as its probe needs one, maybe no ready pod).
+        var consul = anyServerReady ? Healthy(3) with { LeaderAddress = null } : ConsulObservation.NotAsked;
+        var step = ServerScalingStep.Decide(1, 3, true, consul, Names);
+        Assert.Equal(3, step.Replicas);
+        Assert.Contains("restoring servers from 1 to 3 at once: raft has no leader", step.Waiting, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Consul_unreachable_is_no_reason_to_add_servers()
+    {
+        var step = ServerScalingStep.Decide(3, 5, true, ConsulObservation.Unreachable("GET https://x/v1/status/leader: unreachable"), Names);
+        Assert.Equal(3, step.Replicas);
+    }
+
     private static ConsulObservation Healthy(int servers, int? unhealthy = null, int? nonVoter = null)
     {
         var ordinals = Enumerable.Range(0, servers).ToList();

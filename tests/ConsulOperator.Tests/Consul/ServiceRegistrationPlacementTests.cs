@@ -15,13 +15,13 @@ public class ServiceRegistrationPlacementTests
         {
             var service = Clusters.SampleService();
             service.Metadata.Name = $"svc-{i}";
-            return ServiceRegistration.AgentFor(cluster.Spec, service);
+            return ServiceRegistration.AgentFor(cluster.Spec, ServerPlan.AtRest(cluster), service);
         }).ToList();
 
         Assert.All(ordinals, o => Assert.Equal(Components.Client, o.Component));
         Assert.True(ordinals.Select(o => o.Ordinal).Distinct().Count() > 1, "every service landed on one agent");
         Assert.All(ordinals, o => Assert.InRange(o.Ordinal, 0, 3));
-        Assert.Equal(ServiceRegistration.AgentFor(cluster.Spec, Clusters.SampleService()), ServiceRegistration.AgentFor(cluster.Spec, Clusters.SampleService()));
+        Assert.Equal(ServiceRegistration.AgentFor(cluster.Spec, ServerPlan.AtRest(cluster), Clusters.SampleService()), ServiceRegistration.AgentFor(cluster.Spec, ServerPlan.AtRest(cluster), Clusters.SampleService()));
     }
 
     [Theory]
@@ -34,7 +34,7 @@ public class ServiceRegistrationPlacementTests
             s.Clients.Replicas = clients;
             s.Clients.AutoEncrypt = autoEncrypt;
         });
-        Assert.Equal(Components.Server, ServiceRegistration.AgentFor(cluster.Spec, Clusters.SampleService()).Component);
+        Assert.Equal(Components.Server, ServiceRegistration.AgentFor(cluster.Spec, ServerPlan.AtRest(cluster), Clusters.SampleService()).Component);
     }
 
     [Fact]

@@ -94,6 +94,29 @@ public class AgentConfigTests
         Assert.Equal(8503, (int)config["ports"]!["grpc_tls"]!);
     }
 
+    [Theory]
+    [InlineData("1.16.1", 3, 2)]
+    [InlineData("1.16.1", 5, 3)]
+    [InlineData("1.22.0", 1, 1)]
+    public void Autopilot_never_prunes_raft_below_a_quorum_of_the_bootstrap_servers(string version, int bootstrapExpect, int minQuorum)
+    {
+        var config = AgentConfig.Server(Cluster(version, s => s.Servers.Replicas = 7).Spec, Names(), bootstrapExpect);
+
+        Assert.True((bool)config["autopilot"]!["cleanup_dead_servers"]!);
+        Assert.Equal(minQuorum, (int)config["autopilot"]!["min_quorum"]!);
+    }
+
+    [Theory]
+    [InlineData("1.6.1")]
+    [InlineData("1.10.12")]
+    public void Versions_whose_key_list_lacks_min_quorum_do_not_get_it(string version)
+    {
+        var config = AgentConfig.Server(Cluster(version).Spec, Names(), bootstrapExpect: 3);
+
+        Assert.Null(config["autopilot"]!["min_quorum"]);
+        Assert.DoesNotContain("autopilot.min_quorum", Reference.Json("consul-1.6-config-keys.json")["keys"]!.AsArray().Select(k => (string?)k));
+    }
+
     [Fact]
     public void Acls_default_to_deny()
     {

@@ -107,9 +107,9 @@ public class StatefulSetTests
     {
         var cluster = Clusters.Default();
         var material = Clusters.KeyMaterialFor(cluster);
-        var before = Template(DesiredState.Build(cluster, material, 3), "consul-server");
+        var before = Template(DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 }), "consul-server");
         cluster.Spec.Servers.Replicas = 5;
-        var after = DesiredState.Build(cluster, material, 3);
+        var after = DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 });
 
         Assert.Equal(before, Template(after, "consul-server"));
         Assert.Equal(5, after.Named<V1StatefulSet>("consul-server").Spec.Replicas);
@@ -120,10 +120,10 @@ public class StatefulSetTests
     {
         var cluster = Clusters.Default();
         var material = Clusters.KeyMaterialFor(cluster);
-        var before = Template(DesiredState.Build(cluster, material, 3), "consul-client");
+        var before = Template(DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 }), "consul-client");
         cluster.Spec.Clients.Replicas = KeyMaterialSecrets.ClientSlotBlock;
 
-        Assert.Equal(before, Template(DesiredState.Build(cluster, material, 3), "consul-client"));
+        Assert.Equal(before, Template(DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 }), "consul-client"));
     }
 
     [Fact]
@@ -131,10 +131,10 @@ public class StatefulSetTests
     {
         var cluster = Clusters.Default();
         var material = Clusters.KeyMaterialFor(cluster);
-        var before = ConfigHash(DesiredState.Build(cluster, material, 3));
+        var before = ConfigHash(DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 }));
         cluster.Spec.ExtraConfig = new JsonObject { ["log_level"] = "DEBUG" };
 
-        Assert.NotEqual(before, ConfigHash(DesiredState.Build(cluster, material, 3)));
+        Assert.NotEqual(before, ConfigHash(DesiredState.Build(cluster, material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 })));
     }
 
     [Fact]
@@ -291,6 +291,23 @@ public class ServicesAndBudgetTests
         Assert.All(objects.OfType<V1StatefulSet>(), set => Assert.True(Selects(set.Spec.Template.Metadata.Labels), $"{set.Metadata.Name}'s pods get no DNS traffic"));
         var snapshotPods = objects.OfType<V1CronJob>().Single().Spec.JobTemplate.Spec.Template.Metadata.Labels;
         Assert.False(Selects(snapshotPods), "the snapshot Job's pods would receive DNS lookups on a port nothing listens on");
+    }
+
+    [Theory]
+    [InlineData(4, 3, 1)]
+    [InlineData(4, 4, 1)]
+    [InlineData(5, 4, 1)]
+    [InlineData(5, 5, 2)]
+    public void Mid_scaling_the_disruption_budget_counts_only_the_servers_that_vote(int current, int voters, int maxUnavailable)
+    {
+        // Going from 3 to 5 servers: the budget of the target (2) would let a drain take quorum while 3 or 4 vote.
+        var cluster = Clusters.Default(change: s => s.Servers.Replicas = 5);
+        var plan = new ServerPlan(current, 5, 3, voters);
+        var budget = DesiredState.Build(cluster, Clusters.KeyMaterialFor(cluster), plan).Named<V1PodDisruptionBudget>("consul-server");
+
+        Assert.Equal(maxUnavailable.ToString(System.Globalization.CultureInfo.InvariantCulture), KubernetesJson.Serialize(budget.Spec.MaxUnavailable));
+        Assert.True(voters - maxUnavailable >= (voters / 2) + 1, "a drain could take quorum");
+        Assert.Equal(current, DesiredState.Build(cluster, Clusters.KeyMaterialFor(cluster), plan).Named<V1StatefulSet>("consul-server").Spec.Replicas);
     }
 
     [Theory]

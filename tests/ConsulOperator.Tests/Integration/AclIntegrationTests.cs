@@ -107,10 +107,10 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Assert.Equal(1, dc.Bootstraps);
     }
 
-    // The simulated datacenter exists once the operator has written the cluster's CA.
+    // The simulated datacenter exists once the cluster has agent pods.
     private async Task<ConsulOperator.Testing.Consul.ConsulDatacenter> DatacenterAsync()
     {
-        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Secret>("consul-ca") is not null, "the CA Secret");
+        await OperatorHarness.WaitUntilAsync(() => Harness.Consul.Datacenter("consul", "consul") is not null, "the cluster's agent pods");
         return Harness.Consul.Datacenter("consul", "consul")!;
     }
 

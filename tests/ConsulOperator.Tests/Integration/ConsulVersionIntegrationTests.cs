@@ -85,10 +85,13 @@ public sealed class ConsulVersionIntegrationTests() : IntegrationTest()
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status?.GossipRotation == "2026-12-02", "the gossip rotation to complete");
         Assert.Equal([KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-gossip")!, KeyMaterialSecrets.GossipKeyKey)!], dc.GossipKeys);
 
-        // Deregistration of a service the agent no longer holds (older agents answer 500 "Unknown service") still releases the object.
+        // Deregistration of a service the agent no longer holds (older agents answer 500 "Unknown service") still releases
+        // the object. The agent loses it while no operator runs, so that nothing registers it again before the deletion.
         var agent = Harness.Get<V1Alpha1ConsulService>("r-3306-mysql")!.Status!.RegisteredOn!;
+        await Harness.StopReplicaAsync(Harness.Replicas[0]);
         dc.RestartAgent(agent);
         Harness.Delete<V1Alpha1ConsulService>("r-3306-mysql");
+        await Harness.StartReplicaAsync("replica-restarted");
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulService>("r-3306-mysql") is null, "the ConsulService to be released and gone");
         Assert.DoesNotContain(ServiceId, dc.Find(agent)!.Services.Keys);
         var unknown = ConsulOperator.Testing.Consul.UpstreamBehaviour.Of(version).UnknownServiceStatus;

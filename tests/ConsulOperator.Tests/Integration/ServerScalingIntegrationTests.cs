@@ -38,13 +38,24 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
     {
         var dc = await FiveServersAsync();
 
-        // Someone else scales the servers down behind the operator's back: no leave, a failed voter.
+        // Someone else scales the servers down behind the operator's back (no leave, a failed voter) while the spec asks for
+        // fewer still. Both edits land while no operator runs: one that saw the StatefulSet at 4 with the spec still at 5
+        // would rightly put the fifth server back.
+        foreach (var replica in Harness.Replicas.ToList())
+        {
+            await Harness.StopReplicaAsync(replica);
+        }
+
         var set = Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!;
         var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
         cluster.Spec.Servers.Replicas = 3;
         set.Spec.Replicas = 4;
         Harness.Update(set);
         Harness.Update(cluster);
+        await OperatorHarness.WaitUntilAsync(
+            () => Harness.Consul.CurrentLeader("consul", "consul") is not null && dc.Find("consul-server-4")!.Status == ConsulDatacenter.MemberStatus.Failed,
+            "consul-server-4 to be gone without leaving");
+        await Harness.StartReplicaAsync("replica-restarted");
 
         await WaitForReadyAsync(generation: 2);
         Assert.Contains("RaftPeerRemoved", Harness.List("v1", "Event").Select(e => (string?)e["reason"]));
@@ -52,6 +63,33 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
         Assert.Equal(3, dc.Agents.Count(a => a.Server && a.InRaft));
         Assert.Equal(0, Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.FailedMembers);
     }
+
+    [Fact]
+    public async Task Servers_scaled_away_by_hand_below_quorum_come_back_at_once_and_status_says_why()
+    {
+        var dc = await FiveServersAsync();
+        var progressing = Harness.Record(change => change.Resource.Kind == V1Alpha1ConsulCluster.KindName
+            ? Conditions.Find(KubernetesJsonStatus(change.Item), Conditions.Progressing)?.Message
+            : null, collapseRepeats: true);
+
+        // kubectl scale --replicas=1: four voters gone without leaving, and no quorum left.
+        var set = Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!;
+        set.Spec.Replicas = 1;
+        Harness.Update(set);
+
+        await OperatorHarness.WaitUntilAsync(
+            () => progressing.Snapshot().Any(m => m?.Contains("restoring servers from 1 to 5 at once: raft has no leader", StringComparison.Ordinal) == true),
+            "status to say the servers are being restored at once");
+        await OperatorHarness.WaitUntilAsync(
+            () => Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status is { Voters: 5 } status && Conditions.IsTrue(status.Conditions, Conditions.Ready) && Harness.Consul.CurrentLeader("consul", "consul") is not null,
+            "five voters, a leader and Ready again");
+        Assert.Equal(5, dc.Agents.Count(a => a.Server && a.InRaft && a.Voter));
+        Assert.Equal(5, Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!.Spec.Replicas);
+        Assert.Equal(1, dc.Bootstraps);
+    }
+
+    private static List<k8s.Models.V1Condition>? KubernetesJsonStatus(System.Text.Json.Nodes.JsonObject item) =>
+        item["status"]?["conditions"] is { } conditions ? k8s.KubernetesJson.Deserialize<List<k8s.Models.V1Condition>>(conditions.ToJsonString()) : null;
 
     [Fact]
     public async Task An_unhealthy_server_holds_the_scale_down_until_it_recovers()

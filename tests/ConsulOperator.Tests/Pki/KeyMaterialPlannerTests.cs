@@ -35,7 +35,7 @@ public class KeyMaterialPlannerTests
         var plan = KeyMaterialPlanner.Plan(existing, KeyMaterialSecrets.Requirements(cluster), time);
 
         Assert.Empty(plan.Changes);
-        var second = DesiredState.Build(cluster, plan.Material, 3);
+        var second = DesiredState.Build(cluster, plan.Material, ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 });
         Assert.Equal(Data(first), Data(second));
     }
 
@@ -94,7 +94,7 @@ public class KeyMaterialPlannerTests
     public void Certificates_are_renewed_once_inside_the_rotation_window_but_the_ca_stays()
     {
         var cluster = Clusters.Default();
-        var secrets = DesiredState.Build(cluster, Clusters.KeyMaterialFor(cluster, time), 3).OfType<V1Secret>().ToList();
+        var secrets = DesiredState.Build(cluster, Clusters.KeyMaterialFor(cluster, time), ServerPlan.AtRest(cluster) with { BootstrapExpect = 3 }).OfType<V1Secret>().ToList();
         time.Advance(TimeSpan.FromDays(365 - 30));
 
         var plan = KeyMaterialPlanner.Plan(KeyMaterialSecrets.Read(cluster, secrets), KeyMaterialSecrets.Requirements(cluster), time);

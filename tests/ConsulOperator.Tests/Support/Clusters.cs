@@ -37,7 +37,7 @@ public static class Clusters
         KeyMaterialPlanner.Plan(ExistingKeyMaterial.None, KeyMaterialSecrets.Requirements(cluster), time ?? TimeProvider.System).Material;
 
     public static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Build(V1Alpha1ConsulCluster cluster, KeyMaterial? material = null) =>
-        DesiredState.Build(cluster, material ?? KeyMaterialFor(cluster), DesiredState.BootstrapExpect(cluster));
+        DesiredState.Build(cluster, material ?? KeyMaterialFor(cluster), ServerPlan.AtRest(cluster));
 
     public static T Named<T>(this IEnumerable<IKubernetesObject<V1ObjectMeta>> objects, string name)
         where T : IKubernetesObject<V1ObjectMeta> =>
