@@ -54,17 +54,30 @@ public sealed class AclIntegrationTests() : IntegrationTest()
     }
 
     [Fact]
-    public async Task Without_the_dns_policy_a_default_deny_datacenter_answers_no_lookups()
+    public async Task Dns_answers_in_a_default_deny_datacenter_once_the_operator_has_the_management_token()
     {
         Harness.Api.StatefulSets.LimitReady("consul", "consul-server", 0);
         Harness.Create(Clusters.Sample());
         var dc = await DatacenterAsync();
-        Assert.NotNull(dc.Bootstrap(null));
+        var management = dc.Bootstrap(null)!;
 
-        // Bootstrapped by hand, with nothing else set up: what a user of plain Consul sees first.
+        // Bootstrapped by hand, with nothing else set up: what a user of plain Consul sees first, and the operator says why.
         Harness.Api.StatefulSets.LimitReady("consul", "consul-server", null);
-        await OperatorHarness.WaitUntilAsync(() => dc.Agents.Count(a => a.Server) == 3, "three servers");
+        await OperatorHarness.WaitUntilAsync(
+            () => Conditions.Find(Harness.Get<V1Alpha1ConsulCluster>("consul")?.Status?.Conditions, Conditions.Degraded) is { Reason: ConsulAcl.BootstrappedElsewhere },
+            "Degraded=True (AclBootstrappedElsewhere)");
         Assert.Empty(dc.ResolveService("consul"));
+
+        // Doing what the condition says: the management token into the bootstrap Secret, state done.
+        var secret = Harness.Get<V1Secret>("consul-acl-bootstrap")!;
+        secret.Data[ConsulAcl.TokenKey] = Encoding.UTF8.GetBytes(management.SecretId);
+        secret.Data[ConsulAcl.StateKey] = Encoding.UTF8.GetBytes(ConsulAcl.Done);
+        Harness.Update(secret);
+
+        await WaitForReadyAsync();
+        Assert.Equal(["10.0.0.10", "10.0.0.11", "10.0.0.12"], dc.ResolveService("consul"));
+        Assert.Equal(1, dc.Bootstraps);
+        Assert.True(dc.Allows(null, "service", "consul", write: false), "the anonymous token DNS uses still cannot read services");
     }
 
     [Fact]

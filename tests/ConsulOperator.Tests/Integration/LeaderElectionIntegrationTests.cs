@@ -1,6 +1,7 @@
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Runtime;
 using ConsulOperator.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using k8s.Models;
 
 namespace ConsulOperator.Tests.Integration;
@@ -42,11 +43,15 @@ public sealed class LeaderElectionIntegrationTests() : IntegrationTest(replicas:
         lease.Spec.RenewTime = DateTime.UtcNow;
         lease.Spec.LeaseDurationSeconds = 3600;
         Harness.Update(lease);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        var replica = Harness.Replicas.Single();
+        await OperatorHarness.WaitUntilAsync(() => replica.Services.GetService(typeof(LeaderElector)) is LeaderElector { IsLeader: false }, "the replica to see it lost the Lease");
 
+        // Its caches still follow the cluster: once they have seen the deletion a leader would repair it at once.
         var writes = Harness.Writes().Count;
         Harness.Delete<V1Secret>("consul-server-0-tls");
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        var caches = replica.Services.GetRequiredService<ConsulOperator.Controllers.OperatorCaches>();
+        await OperatorHarness.WaitUntilAsync(() => caches.Secrets.Find(OperatorHarness.Namespace, "consul-server-0-tls") is null, "the replica's cache to see the deletion");
+        await Harness.WaitForQuietAsync(TimeSpan.FromSeconds(1));
 
         Assert.Equal(writes, Harness.Writes().Count);
         Assert.Null(Harness.Get<V1Secret>("consul-server-0-tls"));

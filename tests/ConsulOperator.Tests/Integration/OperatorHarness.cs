@@ -155,6 +155,17 @@ public sealed class OperatorHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the replicas have finished <paramref name="count"/> more reconciles: proof that the operator looked
+    /// again, for the assertions that something did not happen.
+    /// </summary>
+    public async Task WaitForReconcilesAsync(int count, string why)
+    {
+        long Total() => replicas.Sum(r => r.Services.GetRequiredService<OperatorMetrics>().Reconciles);
+        var start = Total();
+        await WaitUntilAsync(() => Total() >= start + count, $"{count} more reconciles ({why})");
+    }
+
     /// <summary>Waits until the operator has written nothing for a while: it has converged.</summary>
     public async Task WaitForQuietAsync(TimeSpan quiet)
     {

@@ -41,7 +41,7 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
         await OperatorHarness.WaitUntilAsync(
             () => Conditions.Find(Cluster().Status?.Conditions, Conditions.Progressing)?.Message?.Contains("waiting until every server is a healthy voter", StringComparison.Ordinal) == true,
             "the roll to wait");
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await Harness.WaitForReconcilesAsync(3, "looking again while the upgraded server is unhealthy");
 
         Assert.Equal(["consul-server-2"], restarts.Snapshot());
         Assert.Contains("consul-server-2", Conditions.Find(Cluster().Status!.Conditions, Conditions.Degraded)!.Message, StringComparison.Ordinal);
@@ -81,11 +81,12 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
 
         // A lost Secret is reissued like an expiring one: a new certificate the running pod has not loaded. Pod and
         // certificate times have whole seconds, so the renewal must fall in a later second than the pod's start.
-        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        var started = Harness.List("v1", "Pod").Max(p => DateTime.Parse((string)p["metadata"]!["creationTimestamp"]!, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal));
+        await OperatorHarness.WaitUntilAsync(() => DateTime.UtcNow >= started.AddSeconds(1), "a second later than every pod's start");
         Harness.Delete<V1Secret>("consul-server-1-tls");
         await OperatorHarness.WaitUntilAsync(() => restarts.Snapshot().Contains("consul-server-1"), "consul-server-1 to restart");
         await WaitForReadyAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Harness.WaitForReconcilesAsync(3, "looking again once the cluster is ready");
 
         Assert.Equal(["consul-server-1"], restarts.Snapshot());
         Assert.Contains("RestartingPod", Harness.List("v1", "Event").Select(e => (string?)e["reason"]));

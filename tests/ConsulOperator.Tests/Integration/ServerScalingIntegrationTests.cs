@@ -102,7 +102,7 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
         await OperatorHarness.WaitUntilAsync(
             () => Conditions.Find(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status?.Conditions, Conditions.Progressing)?.Message?.Contains("waiting until every server is a healthy voter", StringComparison.Ordinal) == true,
             "the scale-down to wait");
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Harness.WaitForReconcilesAsync(3, "looking again while the server is unhealthy");
         Assert.Equal(5, Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!.Spec.Replicas);
 
         dc.SetHealthy("consul-server-1", true);
