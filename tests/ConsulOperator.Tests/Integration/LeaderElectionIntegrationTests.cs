@@ -1,8 +1,8 @@
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Runtime;
 using ConsulOperator.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConsulOperator.Tests.Integration;
 
