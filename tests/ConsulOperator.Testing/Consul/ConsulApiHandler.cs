@@ -460,8 +460,8 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             ["WAN"] = wan,
             ["Datacenter"] = Datacenter.Name,
             ["Segment"] = "",
-            ["Keys"] = new JsonObject(members.SelectMany(m => m.Keys).Distinct().Select(k => KeyValuePair.Create(k, (JsonNode?)members.Count(m => m.Keys.Contains(k))))),
-            ["PrimaryKeys"] = new JsonObject(members.Where(m => m.Keys.Count > 0).GroupBy(m => m.Keys[0]).Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
+            ["Keys"] = new JsonObject(Answering(members).SelectMany(m => m.Keys).Distinct().Select(k => KeyValuePair.Create(k, (JsonNode?)Answering(members).Count(m => m.Keys.Contains(k))))),
+            ["PrimaryKeys"] = new JsonObject(Answering(members).Where(m => m.Keys.Count > 0).GroupBy(m => m.Keys[0]).Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
             ["NumNodes"] = members.Count,
         };
         return Ok(new JsonArray(Pool(true, [.. alive.Where(a => a.Server)]), Pool(false, alive)));
@@ -475,7 +475,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             return new ConsulAnswer(400, "Request decode failed: missing Key");
         }
 
-        var alive = Datacenter.Alive.ToList();
+        var alive = Answering(Datacenter.Alive).ToList();
         switch (method)
         {
             case "POST":
@@ -500,6 +500,8 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
                 return Empty();
         }
     }
+
+    private static IEnumerable<Agent> Answering(IEnumerable<Agent> members) => members.Where(m => m.KeyringResponsive);
 
     private static ConsulAnswer Ok(JsonNode json) => new(200, Json: json);
 

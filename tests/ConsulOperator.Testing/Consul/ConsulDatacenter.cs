@@ -148,6 +148,18 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// A fault: the agent stays a member but does not answer keyring queries (a serf query it misses, [K1]): installs do
+    /// not reach it and listings count it in NumNodes without its keys.
+    /// </summary>
+    public void SetKeyringResponsive(string agentName, bool responsive)
+    {
+        lock (gate)
+        {
+            agents[agentName].KeyringResponsive = responsive;
+        }
+    }
+
     /// <summary>A test's way to make a server unhealthy (failing autopilot) without taking its pod away.</summary>
     public void SetHealthy(string agentName, bool healthy)
     {
@@ -493,6 +505,8 @@ public sealed class ConsulDatacenter(TimeProvider time)
         public bool LeaveOnTerminate { get; set; }
 
         public int BootstrapExpect { get; set; }
+
+        public bool KeyringResponsive { get; set; } = true;
 
         /// <summary>The agent's gossip keyring, primary key first.</summary>
         public List<string> Keys { get; } = [];

@@ -59,6 +59,31 @@ public sealed class GossipRotationIntegrationTests() : IntegrationTest(replicas:
         Assert.Equal([only], dc.GossipKeys);
     }
 
+    [Fact]
+    public async Task A_member_that_has_not_got_the_new_key_holds_the_switch_until_it_has()
+    {
+        Harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+        var dc = Harness.Consul.Datacenter("consul", "consul")!;
+        var old = GossipSecretKey(KeyMaterialSecrets.GossipKeyKey)!;
+
+        // consul-client-1 misses the keyring queries: the install does not reach it, and the listing says so.
+        dc.SetKeyringResponsive("consul-client-1", false);
+        RequestRotation("2026-12-02");
+        await OperatorHarness.WaitUntilAsync(
+            () => Conditions.Find(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status?.Conditions, Conditions.Progressing)?.Message?.Contains("waiting for every member to hold the new key (LAN 4/5)", StringComparison.Ordinal) == true,
+            "the rotation to wait for consul-client-1");
+        await Harness.WaitForReconcilesAsync(3, "looking again while a member lacks the key");
+        Assert.Equal(old, GossipSecretKey(KeyMaterialSecrets.GossipKeyKey));
+        Assert.Equal(old, dc.Find("consul-client-1")!.Keys.Single());
+        Assert.All(dc.Agents.Where(a => a.Name != "consul-client-1"), a => Assert.Equal(old, a.Keys[0]));
+
+        dc.SetKeyringResponsive("consul-client-1", true);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status?.GossipRotation == "2026-12-02", "the rotation to complete");
+        var current = GossipSecretKey(KeyMaterialSecrets.GossipKeyKey)!;
+        Assert.All(dc.Agents, a => Assert.Equal([current], a.Keys));
+    }
+
     private void RequestRotation(string rotation)
     {
         var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
