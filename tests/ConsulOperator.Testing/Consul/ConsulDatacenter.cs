@@ -108,9 +108,11 @@ public sealed class ConsulDatacenter(TimeProvider time)
                 }
             }
 
-            foreach (var pod in pods.Where(p => p.Ready).OrderBy(p => p.Name, StringComparer.Ordinal))
+            // Clients join through the servers (retry_join), so servers come up first.
+            var starting = pods.Where(p => p.Ready && !Running(p)).Select(p => (Pod: p, Start: p.Read())).ToList();
+            foreach (var (pod, start) in starting.OrderByDescending(s => s.Start.Server).ThenBy(s => s.Pod.Name, StringComparer.Ordinal))
             {
-                Start(pod);
+                Start(pod, start);
             }
 
             PromoteStableServers();
@@ -334,19 +336,16 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
     }
 
-    private void Start(PodView pod)
+    // An agent that left stopped its process; the operator removes such a pod right away, so it is not brought back.
+    // One that runs this pod already has read its configuration.
+    private bool Running(PodView pod) =>
+        agents.GetValueOrDefault(pod.Name) is { } known && known.PodUid == pod.Uid && known.Status is MemberStatus.Alive or MemberStatus.Left;
+
+    private void Start(PodView pod, AgentStart start)
     {
         var known = agents.GetValueOrDefault(pod.Name);
 
-        // An agent that left stopped its process; the operator removes such a pod right away, so it is not brought back.
-        // One that runs this pod already has read its configuration.
-        if (known is not null && known.PodUid == pod.Uid && known.Status is MemberStatus.Alive or MemberStatus.Left)
-        {
-            return;
-        }
-
         // [C5] The agent reads its configuration at start and exits on a key its version does not decode.
-        var start = pod.Read();
         if (start.Problems.Count > 0)
         {
             startFailures[pod.Name] = start.Problems;

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using ConsulOperator.Tests.Support;
+using k8s.Models;
+
+namespace ConsulOperator.Tests.Consul;
+
+/// <summary>
+/// The simulated Consul runs what was rendered, not what the spec says: a wrong value in a ConfigMap or pod template
+/// reaches the simulated agents as it would reach Consul.
+/// </summary>
+public sealed class SimulatedConsulTests
+{
+    [Fact]
+    public async Task Servers_that_disagree_on_bootstrap_expect_never_elect_a_leader()
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(), objects => EditConfig(objects, "consul-server-config", c => c["bootstrap_expect"] = 5), waitForLeader: false);
+
+        await Integration.OperatorHarness.WaitUntilAsync(() => Refreshed(consul).Agents.Count(a => a.Server) == 3, "three servers to start");
+        Assert.Null(consul.Fleet.CurrentLeader("consul", "consul"));
+    }
+
+    [Fact]
+    public async Task An_agent_refuses_a_key_its_version_does_not_know()
+    {
+        // ui_config came in 1.9; a 1.6.1 server exits on it, as consul agent does.
+        var cluster = Clusters.Default(change: s => s.Version = "1.6.1");
+        await using var consul = await RenderedConsul.StartAsync(cluster, objects => EditConfig(objects, "consul-server-config", c => c["ui_config"] = new JsonObject { ["enabled"] = true }), waitForLeader: false);
+
+        await Integration.OperatorHarness.WaitUntilAsync(() => Refreshed(consul).StartFailures.Count == 3, "every server to refuse its configuration");
+        Assert.All(consul.Datacenter.StartFailures.Values, problems => Assert.Contains("invalid config key ui_config", problems));
+        Assert.DoesNotContain(consul.Datacenter.Agents, a => a.Server);
+    }
+
+    [Fact]
+    public async Task A_client_with_another_gossip_key_cannot_join()
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(), objects =>
+        {
+            var client = objects.Named<V1StatefulSet>("consul-client").Spec.Template.Spec.Containers[0];
+            var key = client.Env.Single(e => e.Name == "GOSSIP_KEY");
+            key.ValueFrom = null;
+            key.Value = ConsulOperator.Pki.GossipKey.Generate();
+        });
+
+        await Integration.OperatorHarness.WaitUntilAsync(() => Refreshed(consul).StartFailures.Count == 2, "both clients to fail to join");
+        Assert.All(consul.Datacenter.StartFailures.Values, problems => Assert.Contains("No installed keys could decrypt the message", Assert.Single(problems), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Acls_are_as_the_rendered_acl_block_says()
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(), objects => EditConfig(objects, "consul-server-config", c => c.Remove("acl")));
+
+        Assert.False(consul.Datacenter.AclEnabled);
+        Assert.True(consul.Datacenter.Allows(null, "operator", "", write: true));
+    }
+
+    // Agents follow their pods when the datacenter is next looked at, as on every request.
+    private static ConsulOperator.Testing.Consul.ConsulDatacenter Refreshed(RenderedConsul consul)
+    {
+        consul.Fleet.CurrentLeader(consul.Cluster.Metadata.NamespaceProperty, consul.Cluster.Metadata.Name);
+        return consul.Datacenter;
+    }
+
+    private static void EditConfig(IReadOnlyList<k8s.IKubernetesObject<V1ObjectMeta>> objects, string configMap, Action<JsonObject> change)
+    {
+        var map = objects.Named<V1ConfigMap>(configMap);
+        var config = JsonNode.Parse(map.Data["config.json"])!.AsObject();
+        change(config);
+        map.Data["config.json"] = config.ToJsonString();
+    }
+}
