@@ -55,6 +55,46 @@ public sealed class SimulatedConsulTests
         Assert.True(consul.Datacenter.Allows(null, "operator", "", write: true));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Https_asks_for_a_client_certificate_only_where_the_rendered_config_verifies_incoming(bool verifyIncoming)
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(change: s =>
+        {
+            s.Acl.Enabled = false;
+            s.Tls.HttpsVerifyIncoming = verifyIncoming;
+        }));
+
+        // A caller with no certificate at all, trusting the cluster's CA, at the server Service's name.
+        using var handler = new System.Net.Http.SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancel) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                await socket.ConnectAsync(consul.Fleet.Address, cancel);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    certificate is not null && ConsulOperator.Pki.TrustChain.IssuedBy(new System.Security.Cryptography.X509Certificates.X509Certificate2(certificate),
+                        System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(consul.Material.Ca.CertificatePem)),
+            },
+        };
+        using var http = new HttpClient(handler);
+        var call = http.GetStringAsync(new Uri("https://consul-server.consul.svc.cluster.local:8501/v1/status/leader"));
+
+        if (verifyIncoming)
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => call);
+        }
+        else
+        {
+            Assert.Equal("\"10.0.0.10:8300\"", await call);
+        }
+    }
+
     // Agents follow their pods when the datacenter is next looked at, as on every request.
     private static ConsulOperator.Testing.Consul.ConsulDatacenter Refreshed(RenderedConsul consul)
     {
