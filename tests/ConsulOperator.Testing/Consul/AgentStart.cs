@@ -66,11 +66,10 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
             files.Written[Expand(written.Groups["path"].Value, env)] = Expand(written.Groups["body"].Value, env);
         }
 
-        // The agent token file the script turns into acl.json when it exists and is not empty.
-        if (TokenFile().Match(script) is { Success: true } tokenFile && files.Read(Expand(tokenFile.Groups["path"].Value, env)) is { Length: > 0 } token)
-        {
-            files.Written["(acl token)"] = new JsonObject { ["acl"] = new JsonObject { ["tokens"] = new JsonObject { ["agent"] = token.Trim() } } }.ToJsonString();
-        }
+        // The agent token file the script turns into acl.json (loaded last) when it exists and is not empty.
+        var aclConfig = TokenFile().Match(script) is { Success: true } tokenFile && files.Read(Expand(tokenFile.Groups["path"].Value, env)) is { Length: > 0 } token
+            ? new JsonObject { ["acl"] = new JsonObject { ["tokens"] = new JsonObject { ["agent"] = token.Trim() } } }.ToJsonString()
+            : null;
 
         var exec = AgentCommand().Match(script);
         var config = new JsonObject();
@@ -95,7 +94,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
             }
         }
 
-        if (files.Written.TryGetValue("(acl token)", out var aclConfig))
+        if (aclConfig is not null)
         {
             sources.Add(("acl.json", aclConfig));
         }

@@ -455,15 +455,20 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
     private ConsulAnswer Keyring()
     {
         var alive = Datacenter.Alive.ToList();
-        JsonObject Pool(bool wan, List<Agent> members) => new()
+        JsonObject Pool(bool wan, List<Agent> members)
         {
-            ["WAN"] = wan,
-            ["Datacenter"] = Datacenter.Name,
-            ["Segment"] = "",
-            ["Keys"] = new JsonObject(Answering(members).SelectMany(m => m.Keys).Distinct().Select(k => KeyValuePair.Create(k, (JsonNode?)Answering(members).Count(m => m.Keys.Contains(k))))),
-            ["PrimaryKeys"] = new JsonObject(Answering(members).Where(m => m.Keys.Count > 0).GroupBy(m => m.Keys[0]).Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
-            ["NumNodes"] = members.Count,
-        };
+            var answering = Answering(members).ToList();
+            return new()
+            {
+                ["WAN"] = wan,
+                ["Datacenter"] = Datacenter.Name,
+                ["Segment"] = "",
+                ["Keys"] = new JsonObject(answering.SelectMany(m => m.Keys).Distinct().Select(k => KeyValuePair.Create(k, (JsonNode?)answering.Count(m => m.Keys.Contains(k))))),
+                ["PrimaryKeys"] = new JsonObject(answering.Where(m => m.Keys.Count > 0).GroupBy(m => m.Keys[0]).Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
+                ["NumNodes"] = members.Count,
+            };
+        }
+
         return Ok(new JsonArray(Pool(true, [.. alive.Where(a => a.Server)]), Pool(false, alive)));
     }
 

@@ -379,11 +379,8 @@ public sealed class ConsulDatacenter(TimeProvider time)
         agent.Start = start;
         agent.Status = MemberStatus.Alive;
         agent.PodUid = pod.Uid;
-        agent.Version = start.Version;
         agent.Healthy = agent.Version != UnhealthyVersion;
         agent.AgentToken = start.AgentToken;
-        agent.LeaveOnTerminate = start.LeaveOnTerminate;
-        agent.BootstrapExpect = start.BootstrapExpect;
         if (agent.Server)
         {
             Name = start.Datacenter ?? "dc1";
@@ -490,7 +487,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
         public bool Healthy { get; set; } = true;
 
-        public string Version { get; set; } = "";
+        public string Version => Start?.Version ?? "";
 
         public DateTimeOffset JoinedAt { get; set; }
 
@@ -501,9 +498,9 @@ public sealed class ConsulDatacenter(TimeProvider time)
         /// <summary>What the agent started from: its configuration and the files of its pod.</summary>
         public AgentStart? Start { get; set; }
 
-        public bool LeaveOnTerminate { get; set; }
+        public bool LeaveOnTerminate => Start?.LeaveOnTerminate ?? false;
 
-        public int BootstrapExpect { get; set; }
+        public int BootstrapExpect => Start?.BootstrapExpect ?? 0;
 
         public bool KeyringResponsive { get; set; } = true;
 
