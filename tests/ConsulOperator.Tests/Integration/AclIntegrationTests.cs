@@ -21,6 +21,9 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         await WaitForReadyAsync();
         var dc = datacenter.Datacenter("consul", "consul")!;
 
+        // The simulated agents follow their pods when the datacenter is next asked; Ready may come first.
+        datacenter.CurrentLeader("consul", "consul");
+
         var bootstrap = Harness.Get<V1Secret>("consul-acl-bootstrap")!;
         Assert.Equal(ConsulAcl.Done, KeyMaterialSecrets.Text(bootstrap, ConsulAcl.StateKey));
         Assert.Equal(1, dc.Bootstraps);
@@ -49,6 +52,9 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         cluster.Spec.Clients.Replicas = 3;
         Harness.Update(cluster);
         await WaitForReadyAsync(generation: 2);
+
+        // The simulated agents follow their pods when the datacenter is next asked; Ready may come first.
+        await OperatorHarness.WaitUntilAsync(() => datacenter.CurrentLeader("consul", "consul") is not null && dc.AgentToken("consul-client-2") is not null, "consul-client-2 to run with a token Consul knows");
         Assert.Equal((1, 1), (dc.Bootstraps, dc.AclBootstrapCalls));
         Assert.Equal(["consul-client-2"], dc.AgentToken("consul-client-2")!.NodeIdentities);
     }

@@ -45,7 +45,7 @@ public sealed class ConsulVersionIntegrationTests() : IntegrationTest()
         Assert.True(dc.Allows(done, "acl", "", write: true));
 
         // Each agent's token lets it write its own node and no other, by node identity or by a policy of its own.
-        AssertAgentTokens(dc, 3, 2);
+        AssertAgentTokens(3, 2);
 
         // DNS (the anonymous token) sees the servers.
         Assert.Equal(["10.0.0.10", "10.0.0.11", "10.0.0.12"], dc.ResolveService("consul"));
@@ -63,7 +63,7 @@ public sealed class ConsulVersionIntegrationTests() : IntegrationTest()
         cluster.Spec.Servers.Replicas = 5;
         Harness.Update(cluster);
         await WaitForReadyAsync(generation: 2);
-        AssertAgentTokens(dc, 5, 2);
+        AssertAgentTokens(5, 2);
 
         // A template change restarts every agent, one at a time; each comes back with the token from its Secret.
         cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
@@ -76,7 +76,7 @@ public sealed class ConsulVersionIntegrationTests() : IntegrationTest()
                 && c.Status?.ObservedGeneration == 3 && Conditions.IsTrue(c.Status.Conditions, Conditions.Ready),
             "every agent pod to be restarted with the new template and the cluster Ready");
         Assert.All(Harness.List("v1", "Pod"), p => Assert.NotEqual(uids[(string)p["metadata"]!["name"]!], (string)p["metadata"]!["uid"]!));
-        AssertAgentTokens(dc, 5, 2);
+        AssertAgentTokens(5, 2);
 
         // Gossip key rotation.
         cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
@@ -107,8 +107,11 @@ public sealed class ConsulVersionIntegrationTests() : IntegrationTest()
         Assert.DoesNotContain(Harness.Consul.Server.Requests, r => r.EndsWith(" 405", StringComparison.Ordinal));
     }
 
-    private static void AssertAgentTokens(ConsulOperator.Testing.Consul.ConsulDatacenter dc, int servers, int clients)
+    private void AssertAgentTokens(int servers, int clients)
     {
+        // The simulated agents follow their pods when the datacenter is next asked; Ready may come first.
+        Harness.Consul.CurrentLeader("consul", "consul");
+        var dc = Harness.Consul.Datacenter("consul", "consul")!;
         var agents = Enumerable.Range(0, servers).Select(i => $"consul-server-{i}").Concat(Enumerable.Range(0, clients).Select(i => $"consul-client-{i}")).ToList();
         foreach (var agent in agents)
         {
