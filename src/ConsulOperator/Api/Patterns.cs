@@ -9,6 +9,9 @@ public static class Patterns
     /// <summary>A DNS name made of RFC 1123 labels, without a trailing dot.</summary>
     public const string DnsName = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
+    /// <summary>A Consul ACL policy, service or node identity name: letters, digits, '-' and '_' (agent/consul/acl_endpoint.go validPolicyName).</summary>
+    public const string ConsulAclName = "^[A-Za-z0-9_-]+$";
+
     /// <summary>A semantic version: MAJOR.MINOR.PATCH with an optional pre-release or build suffix.</summary>
     public const string SemVer = "^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]+)?$";
 

@@ -11,7 +11,7 @@ public static class ManifestsCommand
     public static IReadOnlyList<(string Path, string Text)> Generate()
     {
         var files = new List<(string, string)>();
-        foreach (var crd in new[] { CustomResourceDefinitions.ConsulCluster(), CustomResourceDefinitions.ConsulService() })
+        foreach (var crd in CustomResourceDefinitions.All())
         {
             var text = Header + YamlDocuments.Write([crd]);
             files.Add((Path.Combine("config", "crds", CustomResourceDefinitions.FileName(crd)), text));
@@ -19,6 +19,13 @@ public static class ManifestsCommand
             // Helm installs what is in crds/ before anything else and never deletes it on uninstall, which keeps clusters' data.
             files.Add((Path.Combine(Chart, "crds", CustomResourceDefinitions.FileName(crd)), text));
         }
+
+        files.Add((Path.Combine("config", "crds", "kustomization.yaml"), Header + YamlDocuments.Write([new System.Text.Json.Nodes.JsonObject
+        {
+            ["apiVersion"] = "kustomize.config.k8s.io/v1beta1",
+            ["kind"] = "Kustomization",
+            ["resources"] = new System.Text.Json.Nodes.JsonArray([.. CustomResourceDefinitions.All().Select(c => (System.Text.Json.Nodes.JsonNode)CustomResourceDefinitions.FileName(c))]),
+        }])));
 
         foreach (var (file, manifest) in Rbac.All())
         {

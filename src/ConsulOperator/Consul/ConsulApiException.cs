@@ -32,6 +32,18 @@ public sealed class ConsulApiException(string method, Uri endpoint, HttpStatusCo
     /// </summary>
     public bool IsUnknownService => IsNotFound || (StatusCode == HttpStatusCode.InternalServerError && Detail.Contains("Unknown service", StringComparison.Ordinal));
 
+    /// <summary>
+    /// Consul refused an ACL write for what it asked: rules that do not parse or name a bad policy value
+    /// (acl/policy.go "Failed to parse ACL rules", "Invalid key policy"), a bad name, a link to a policy that does not
+    /// exist, an invalid identity (agent/consul/acl_endpoint.go <c>PolicySet</c>, <c>tokenSetInternal</c>). The RPC
+    /// layer carries these as plain errors, so agent/http.go answers 500, not 400; sending the same again fails again.
+    /// </summary>
+    public bool IsAclRejected => StatusCode is HttpStatusCode.BadRequest
+        || (StatusCode == HttpStatusCode.InternalServerError && AclRejections.Any(r => Detail.Contains(r, StringComparison.Ordinal)));
+
     /// <summary>No answer at all, a timeout, a 5xx or rate limiting: the same request may succeed later. A 500 that says what is wrong with the request is not.</summary>
-    public bool IsTransient => (StatusCode is null or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError) && !IsUnknownService;
+    public bool IsTransient => (StatusCode is null or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError) && !IsUnknownService && !IsAclRejected;
+
+    private static readonly string[] AclRejections =
+        ["Failed to parse ACL rules", "Invalid ", "No such ACL policy", "Service identity", "Node identity", "cannot find policy"];
 }

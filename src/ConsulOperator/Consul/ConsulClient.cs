@@ -111,6 +111,23 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
         }
     }
 
+    /// <summary>The policy with that ID, or null.</summary>
+    public async Task<AclPolicy?> PolicyAsync(string id, CancellationToken cancel)
+    {
+        try
+        {
+            return await GetAsync<AclPolicy>(Servers, $"v1/acl/policy/{Uri.EscapeDataString(id)}", cancel);
+        }
+        catch (ConsulApiException e) when (e.IsAclNotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deleting a policy that is gone already succeeds (agent/consul/acl_endpoint.go <c>PolicyDelete</c> returns early).</summary>
+    public Task DeletePolicyAsync(string id, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Delete, Servers, $"v1/acl/policy/{Uri.EscapeDataString(id)}", null, cancel);
+
     public async Task<AclPolicy> CreatePolicyAsync(NewAclPolicy policy, CancellationToken cancel) =>
         Parse<AclPolicy>(await SendAsync(HttpMethod.Put, Servers, "v1/acl/policy", JsonSerializer.SerializeToNode(policy)!.AsObject(), cancel));
 
@@ -134,6 +151,10 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
 
     public async Task<AclToken> UpdateTokenAsync(string accessorId, NewAclToken token, CancellationToken cancel) =>
         Parse<AclToken>(await SendAsync(HttpMethod.Put, Servers, $"v1/acl/token/{Uri.EscapeDataString(accessorId)}", token.ToJson(), cancel));
+
+    /// <summary>Deleting a token that is gone already succeeds (agent/consul/acl_endpoint.go <c>TokenDelete</c>: "nothing to do").</summary>
+    public Task DeleteTokenAsync(string accessorId, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Delete, Servers, $"v1/acl/token/{Uri.EscapeDataString(accessorId)}", null, cancel);
 
     /// <summary>Hands a token to a running agent (<c>acl.tokens.&lt;kind&gt;</c>), which keeps it when token persistence is on.</summary>
     public Task SetAgentTokenAsync(Uri agent, string kind, string secretId, CancellationToken cancel) =>

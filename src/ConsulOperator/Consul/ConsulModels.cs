@@ -36,11 +36,21 @@ public sealed record HealthNode(string Node, string Address);
 /// <summary>One instance in <c>GET /v1/health/service/:name</c>.</summary>
 public sealed record ServiceEntry(HealthNode Node, AgentService Service, IReadOnlyList<HealthCheck> Checks);
 
-public sealed record AclLink(string? ID, string Name);
+/// <summary>A token's link to a policy, by ID or by name; Consul answers with both.</summary>
+public sealed record AclLink(string? ID, string? Name);
 
-public sealed record AclToken(string AccessorID, string SecretID, string? Description, IReadOnlyList<AclLink>? Policies);
+/// <summary>Write on a service and its sidecar proxy, read on every service and node (docs: ACL service identities).</summary>
+public sealed record ServiceIdentity(string ServiceName, IReadOnlyList<string>? Datacenters);
 
-public sealed record AclPolicy(string ID, string Name, string Rules);
+/// <summary>Write on a node, read on every service (docs: ACL node identities; Consul 1.8.1 and later).</summary>
+public sealed record NodeIdentity(string NodeName, string Datacenter);
+
+/// <summary>A token as <c>GET /v1/acl/token/:accessor</c> answers it; SecretID is redacted for a caller without acl:write.</summary>
+public sealed record AclToken(
+    string AccessorID, string SecretID, string? Description, IReadOnlyList<AclLink>? Policies,
+    IReadOnlyList<ServiceIdentity>? ServiceIdentities = null, IReadOnlyList<NodeIdentity>? NodeIdentities = null);
+
+public sealed record AclPolicy(string ID, string Name, string Rules, string? Description = null, IReadOnlyList<string>? Datacenters = null);
 
 /// <summary>One policy in <c>GET /v1/acl/policies</c> (structs.ACLPolicyListStub): no rules.</summary>
 public sealed record AclPolicyStub(string ID, string Name);
@@ -49,27 +59,80 @@ public sealed record AclPolicyStub(string ID, string Name);
 public sealed record KeyringResponse(bool WAN, string Datacenter, IReadOnlyDictionary<string, int> Keys, IReadOnlyDictionary<string, int>? PrimaryKeys, int NumNodes);
 
 /// <summary>What the operator asks to create: a policy with rules, or a token linked to policies (and, optionally, a node identity).</summary>
-public sealed record NewAclPolicy(string Name, string Description, string Rules);
-
-public sealed record NewAclToken(string Description, IReadOnlyList<string> PolicyNames, string? SecretID = null, string? NodeName = null, string? Datacenter = null)
+public sealed record NewAclPolicy(string Name, string Description, string Rules, IReadOnlyList<string>? Datacenters = null)
 {
+    /// <summary>Whether the policy Consul holds says what this one does (Consul answers no datacenters as null).</summary>
+    public bool IsMetBy(AclPolicy existing) =>
+        existing.Name == Name && existing.Rules == Rules && (existing.Description ?? "") == Description
+        && (existing.Datacenters ?? []).SequenceEqual(Datacenters ?? []);
+}
+
+/// <summary>
+/// A token to create or update. The AccessorID and SecretID may be chosen by the caller (Consul 1.5.0 and later, docs:
+/// ACL Token HTTP API), which is what makes a create safe to repeat after a crash.
+/// </summary>
+public sealed record NewAclToken(string Description, IReadOnlyList<AclLink> Policies, string? SecretID = null, string? AccessorID = null)
+{
+    public IReadOnlyList<ServiceIdentity> ServiceIdentities { get; init; } = [];
+
+    public IReadOnlyList<NodeIdentity> NodeIdentities { get; init; } = [];
+
+    public static IReadOnlyList<AclLink> ByName(params IEnumerable<string> names) => [.. names.Select(n => new AclLink(null, n))];
+
+    /// <summary>Whether the token Consul holds has what this one asks for: the same description, policies and identities.</summary>
+    public bool IsMetBy(AclToken existing)
+    {
+        var linked = existing.Policies ?? [];
+        return (existing.Description ?? "") == Description
+            && linked.Count == Policies.Count
+            && Policies.All(w => linked.Any(l => w.ID is not null ? l.ID == w.ID : l.Name == w.Name))
+            && SameSet(ServiceIdentities.Select(Describe), (existing.ServiceIdentities ?? []).Select(Describe))
+            && SameSet(NodeIdentities.Select(n => $"{n.NodeName}@{n.Datacenter}"), (existing.NodeIdentities ?? []).Select(n => $"{n.NodeName}@{n.Datacenter}"));
+    }
+
     public JsonObject ToJson()
     {
         var body = new JsonObject
         {
             [nameof(Description)] = Description,
-            ["Policies"] = new JsonArray([.. PolicyNames.Select(n => (JsonNode)new JsonObject { ["Name"] = n })]),
+            [nameof(Policies)] = new JsonArray([.. Policies.Select(p => (JsonNode)(p.ID is { } id ? new JsonObject { ["ID"] = id } : new JsonObject { ["Name"] = p.Name }))]),
         };
+        if (AccessorID is not null)
+        {
+            body[nameof(AccessorID)] = AccessorID;
+        }
+
         if (SecretID is not null)
         {
             body[nameof(SecretID)] = SecretID;
         }
 
-        if (NodeName is not null)
+        if (ServiceIdentities.Count > 0)
         {
-            body["NodeIdentities"] = new JsonArray(new JsonObject { [nameof(NodeName)] = NodeName, [nameof(Datacenter)] = Datacenter });
+            body[nameof(ServiceIdentities)] = new JsonArray([.. ServiceIdentities.Select(s => (JsonNode)Identity(s.ServiceName, s.Datacenters))]);
+        }
+
+        if (NodeIdentities.Count > 0)
+        {
+            body[nameof(NodeIdentities)] = new JsonArray([.. NodeIdentities.Select(n => (JsonNode)new JsonObject { [nameof(n.NodeName)] = n.NodeName, [nameof(n.Datacenter)] = n.Datacenter })]);
         }
 
         return body;
+    }
+
+    private static string Describe(ServiceIdentity s) => $"{s.ServiceName}@{string.Join(',', s.Datacenters ?? [])}";
+
+    private static bool SameSet(IEnumerable<string> left, IEnumerable<string> right) =>
+        left.Order(StringComparer.Ordinal).SequenceEqual(right.Order(StringComparer.Ordinal));
+
+    private static JsonObject Identity(string serviceName, IReadOnlyList<string>? datacenters)
+    {
+        var identity = new JsonObject { [nameof(ServiceIdentity.ServiceName)] = serviceName };
+        if (datacenters is { Count: > 0 })
+        {
+            identity[nameof(ServiceIdentity.Datacenters)] = new JsonArray([.. datacenters.Select(d => (JsonNode)d)]);
+        }
+
+        return identity;
     }
 }

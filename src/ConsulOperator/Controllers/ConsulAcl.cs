@@ -68,7 +68,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         var agentTokens = agentSecret.Data.ToDictionary(d => d.Key, d => Encoding.UTF8.GetString(d.Value));
 
         var key = $"{names.Namespace}/{names.Cluster}";
-        var servers = OldestServerVersion(cluster, names);
+        var servers = caches.OldestServerVersion(cluster);
         var fingerprint = string.Join("|", [servers.ToString(), management, operatorToken, .. agentTokens.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}")]);
         if (!settled.TryGetValue(key, out var last) || last != fingerprint)
         {
@@ -150,16 +150,6 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         return new AclOutcome(true, "Bootstrapped", "bootstrapped", accepted);
     }
 
-    // Mid-upgrade the servers run two versions; the older one decides what a token may rely on.
-    private ConsulVersion OldestServerVersion(V1Alpha1ConsulCluster cluster, Names names) =>
-        caches.Pods.List(names.Namespace)
-            .Select(p => p.Metadata.Labels ?? new Dictionary<string, string>())
-            .Where(l => l.TryGetValue(Labels.Instance, out var instance) && instance == names.Cluster && l.TryGetValue(Labels.Component, out var component) && component == Components.Server)
-            .Select(l => l.TryGetValue(Labels.Version, out var text) && ConsulVersion.TryParse(text, out var v) ? v : null)
-            .OfType<ConsulVersion>()
-            .Append(ConsulVersion.Parse(cluster.Spec.Version))
-            .Min()!;
-
     private static async Task EnsurePoliciesAsync(ConsulClient admin, IReadOnlyList<NewAclPolicy> policies, CancellationToken cancel)
     {
         foreach (var wanted in policies)
@@ -193,10 +183,10 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
     {
         var anonymous = await admin.TokenAsync(AclPolicies.AnonymousTokenAccessor, cancel)
             ?? throw new InvalidOperationException($"Consul has no anonymous token ({AclPolicies.AnonymousTokenAccessor}) to give DNS read access; its leader creates one when ACLs are enabled");
-        var policies = anonymous.Policies?.Select(p => p.Name).ToList() ?? [];
+        var policies = anonymous.Policies?.Select(p => p.Name).OfType<string>().ToList() ?? [];
         if (!policies.Contains(AclPolicies.DnsRead.Name))
         {
-            await admin.UpdateTokenAsync(AclPolicies.AnonymousTokenAccessor, new NewAclToken(anonymous.Description ?? "Anonymous Token", [.. policies, AclPolicies.DnsRead.Name]), cancel);
+            await admin.UpdateTokenAsync(AclPolicies.AnonymousTokenAccessor, new NewAclToken(anonymous.Description ?? "Anonymous Token", NewAclToken.ByName([.. policies, AclPolicies.DnsRead.Name])), cancel);
         }
     }
 

@@ -14,7 +14,7 @@ namespace ConsulOperator.Controllers;
 /// when the spec changes or Consul lost it (an agent restarted), deregisters before the object goes (finalizer).
 /// </summary>
 public sealed class ConsulServiceReconciler(
-    KubeApi api, OperatorCaches caches, ConsulConnections consul, ParsedSecrets parsed, EventRecorder events, OperatorOptions options, TimeProvider time,
+    KubeApi api, OperatorCaches caches, ClusterConnections clusters, EventRecorder events, OperatorOptions options, TimeProvider time,
     ILogger<ConsulServiceReconciler> logger) : IReconciler
 {
     /// <summary>Held while the service may be registered in Consul, which Kubernetes garbage collection cannot reach.</summary>
@@ -46,7 +46,7 @@ public sealed class ConsulServiceReconciler(
             return ReconcileResult.Done;
         }
 
-        var (client, waiting) = ClientFor(service, cluster);
+        var (client, waiting) = ClientFor(service);
         if (client is null)
         {
             // The cluster's own changes requeue this service, so there is nothing to poll for.
@@ -92,35 +92,10 @@ public sealed class ConsulServiceReconciler(
         return ReconcileResult.After(options.ConsulPollInterval);
     }
 
-    // A client for the service's cluster, or why there is none yet.
-    private (ConsulClient? Client, (string Reason, string Message) Waiting) ClientFor(V1Alpha1ConsulService service, V1Alpha1ConsulCluster? cluster)
+    private (ConsulClient? Client, ClusterWait Waiting) ClientFor(V1Alpha1ConsulService service)
     {
-        var ns = service.Metadata.NamespaceProperty;
-        var reference = $"ConsulCluster {ns}/{service.Spec.ClusterRef.Name}";
-        if (cluster is null)
-        {
-            return (null, ("ClusterNotFound", $"{reference} does not exist; the service is registered as soon as it does"));
-        }
-
-        var conditions = cluster.Status?.Conditions;
-        if (!Conditions.IsTrue(conditions, ClusterStatus.ConsulHealthy) || !Conditions.IsTrue(conditions, ClusterStatus.AclReady))
-        {
-            var why = Conditions.Find(conditions, ClusterStatus.ConsulHealthy) is { Status: not "True" } health ? $"{health.Reason}: {health.Message}"
-                : Conditions.Find(conditions, ClusterStatus.AclReady) is { } acl ? $"{acl.Reason}: {acl.Message}" : "not observed yet";
-            return (null, ("ClusterNotReady", $"{reference} is not ready ({why}); the service is registered as soon as it is"));
-        }
-
-        var names = KeyMaterialSecrets.NamesOf(cluster);
-        var material = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns), parsed);
-        var cli = material.Leaves.GetValueOrDefault(names.CliSecret)?.Certificate;
-        var token = cluster.Spec.Acl.Enabled && caches.Secrets.Find(ns, names.AclOperatorSecret) is { } secret ? KeyMaterialSecrets.Text(secret, ConsulAcl.TokenKey) : null;
-
-        if (material.Ca is null || cli is null || (cluster.Spec.Acl.Enabled && token is null))
-        {
-            return (null, ("ClusterNotReady", $"{reference} has no CA, CLI certificate or operator token yet"));
-        }
-
-        return (consul.For(names, cluster.Spec.Datacenter, cluster.Spec.Domain, material.Ca, cli, token), default);
+        var (connection, waiting) = clusters.For(service.Metadata.NamespaceProperty, service.Spec.ClusterRef, "registration");
+        return (connection?.Client, waiting);
     }
 
     private async Task ReleaseAsync(V1Alpha1ConsulService service, V1Alpha1ConsulCluster? cluster, CancellationToken cancel)
@@ -133,7 +108,7 @@ public sealed class ConsulServiceReconciler(
         // With the cluster gone (or going) there is no Consul left to hold the registration.
         if (cluster is not null && cluster.Metadata.DeletionTimestamp is null && service.Status?.RegisteredOn is { } agentName)
         {
-            var (client, waiting) = ClientFor(service, cluster);
+            var (client, waiting) = ClientFor(service);
             if (client is null)
             {
                 throw new InvalidOperationException($"cannot deregister {ServiceRegistration.ServiceId(service)} from {agentName} yet: {waiting.Message}");

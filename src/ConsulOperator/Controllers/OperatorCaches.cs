@@ -1,3 +1,4 @@
+using ConsulOperator.Api;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Desired;
 using ConsulOperator.Runtime;
@@ -17,6 +18,10 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public Informer<V1Alpha1ConsulCluster> Clusters { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulCluster"), time);
 
     public Informer<V1Alpha1ConsulService> ConsulServices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulService"), time);
+
+    public Informer<V1Alpha1ConsulACLPolicy> AclPolicies { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulACLPolicy"), time);
+
+    public Informer<V1Alpha1ConsulACLToken> AclTokens { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulACLToken"), time);
 
     public Informer<V1Secret> Secrets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Secret"), time);
 
@@ -47,24 +52,53 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public bool HasSynced => All.All(i => i.HasSynced);
 
     private IEnumerable<IInformer> All =>
-        [Clusters, ConsulServices, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, DnsConfigMaps];
+        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, DnsConfigMaps];
 
     /// <summary>
-    /// Routes every change to the key of the ConsulCluster it concerns, and to the ConsulServices that reference a
-    /// cluster whenever it changes (so a service registers the moment its cluster is ready).
+    /// Routes every change to the key of the object it concerns: the ConsulCluster of its children and pods; every
+    /// ConsulService, ConsulACLPolicy and ConsulACLToken of a cluster whenever the cluster changes (so that they act the
+    /// moment it is ready); the tokens that link a policy whenever the policy changes; a token whenever its Secret does.
     /// </summary>
-    public void Subscribe(Action<string> enqueue, Action<string> enqueueService)
+    public void Subscribe(ControllerQueues queues)
     {
         Clusters.Changed += c =>
         {
-            enqueue(Controller.Key(c.Metadata.NamespaceProperty, c.Metadata.Name));
-            foreach (var service in ServicesOf(c.Metadata.NamespaceProperty, c.Metadata.Name))
+            var (ns, name) = (c.Metadata.NamespaceProperty, c.Metadata.Name);
+            queues.Clusters(Controller.Key(ns, name));
+            foreach (var service in ServicesOf(ns, name))
             {
-                enqueueService(Controller.Key(service.Metadata.NamespaceProperty, service.Metadata.Name));
+                queues.Services(Controller.Key(ns, service.Metadata.Name));
+            }
+
+            foreach (var policy in AclPolicies.List(ns).Where(p => p.Spec.ClusterRef.Name == name))
+            {
+                queues.AclPolicies(Controller.Key(ns, policy.Metadata.Name));
+            }
+
+            foreach (var token in AclTokens.List(ns).Where(t => t.Spec.ClusterRef.Name == name))
+            {
+                queues.AclTokens(Controller.Key(ns, token.Metadata.Name));
             }
         };
-        ConsulServices.Changed += s => enqueueService(Controller.Key(s.Metadata.NamespaceProperty, s.Metadata.Name));
-        Secrets.Changed += o => EnqueueOwner(o, enqueue);
+        ConsulServices.Changed += s => queues.Services(Controller.Key(s.Metadata.NamespaceProperty, s.Metadata.Name));
+        AclPolicies.Changed += p =>
+        {
+            queues.AclPolicies(Controller.Key(p.Metadata.NamespaceProperty, p.Metadata.Name));
+            foreach (var token in AclTokens.List(p.Metadata.NamespaceProperty).Where(t => t.Spec.Policies?.Any(l => l.ConsulACLPolicy == p.Metadata.Name) == true))
+            {
+                queues.AclTokens(Controller.Key(token.Metadata.NamespaceProperty, token.Metadata.Name));
+            }
+        };
+        AclTokens.Changed += t => queues.AclTokens(Controller.Key(t.Metadata.NamespaceProperty, t.Metadata.Name));
+        Secrets.Changed += o =>
+        {
+            EnqueueOwner(o, queues.Clusters);
+            if (o.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == V1Alpha1ConsulACLToken.KindName) is { } token)
+            {
+                queues.AclTokens(Controller.Key(o.Metadata.NamespaceProperty, token.Name));
+            }
+        };
+        var enqueue = queues.Clusters;
         ConfigMaps.Changed += o => EnqueueOwner(o, enqueue);
         Services.Changed += o => EnqueueOwner(o, enqueue);
         StatefulSets.Changed += o => EnqueueOwner(o, enqueue);
@@ -88,6 +122,19 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public IEnumerable<V1Alpha1ConsulService> ServicesOf(string? ns, string cluster) =>
         ConsulServices.List(ns).Where(s => s.Spec.ClusterRef.Name == cluster);
 
+    /// <summary>Mid-upgrade the servers run two versions; the older one decides what a token or policy may rely on.</summary>
+    public ConsulVersion OldestServerVersion(V1Alpha1ConsulCluster cluster)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        return Pods.List(names.Namespace)
+            .Select(p => p.Metadata.Labels ?? new Dictionary<string, string>())
+            .Where(l => l.TryGetValue(Labels.Instance, out var instance) && instance == names.Cluster && l.TryGetValue(Labels.Component, out var component) && component == Components.Server)
+            .Select(l => l.TryGetValue(Labels.Version, out var text) && ConsulVersion.TryParse(text, out var v) ? v : null)
+            .OfType<ConsulVersion>()
+            .Append(ConsulVersion.Parse(cluster.Spec.Version))
+            .Min()!;
+    }
+
     // For objects the cluster does not own (pods, the snapshot volume): the instance label names the cluster.
     private static void EnqueueInstance(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
     {
@@ -106,3 +153,6 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         }
     }
 }
+
+/// <summary>Where each kind's keys go: one work queue per controller.</summary>
+public sealed record ControllerQueues(Action<string> Clusters, Action<string> Services, Action<string> AclPolicies, Action<string> AclTokens);

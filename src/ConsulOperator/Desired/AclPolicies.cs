@@ -20,8 +20,10 @@ public static class AclPolicies
 
     /// <summary>
     /// The operator's routine calls: raft and autopilot (operator), members (node read), registering outside services
-    /// (service write), leave and agent tokens (agent write), gossip rotation (keyring). ACL administration and
-    /// snapshots use the bootstrap token instead, which is never handed to anything else.
+    /// (service write), leave and agent tokens (agent write), gossip rotation (keyring), and the ConsulACLPolicy and
+    /// ConsulACLToken objects (acl write: Consul has no narrower grant for creating, updating and deleting policies and
+    /// tokens, and acl:read alone would read tokens with their secrets redacted). The bootstrap token is used for the
+    /// cluster's own ACL setup and snapshots only, and never handed to anything else.
     /// </summary>
     public static readonly NewAclPolicy Operator = new(
         "consul-operator",
@@ -29,6 +31,7 @@ public static class AclPolicies
         """
         operator = "write"
         keyring = "write"
+        acl = "write"
         node_prefix "" { policy = "read" }
         service_prefix "" { policy = "write" }
         agent_prefix "" { policy = "write" }
@@ -45,8 +48,8 @@ public static class AclPolicies
     /// </summary>
     public static NewAclToken AgentToken(string pod, string datacenter, string secretId, ConsulVersion servers) =>
         servers.HasNodeIdentities
-            ? new($"Agent token for {pod}; managed by consul-operator", [], secretId, pod, datacenter)
-            : new($"Agent token for {pod}; managed by consul-operator", [AgentPolicy(pod).Name], secretId);
+            ? new($"Agent token for {pod}; managed by consul-operator", [], secretId) { NodeIdentities = [new(pod, datacenter)] }
+            : new($"Agent token for {pod}; managed by consul-operator", NewAclToken.ByName(AgentPolicy(pod).Name), secretId);
 
     /// <summary>What a node identity grants (the docs' node identity template), as a policy for servers without node identities.</summary>
     public static NewAclPolicy AgentPolicy(string pod) => new(
@@ -61,5 +64,5 @@ public static class AclPolicies
     public static IReadOnlyList<NewAclPolicy> For(IEnumerable<string> agentPods, ConsulVersion servers) =>
         servers.HasNodeIdentities ? All : [.. All, .. agentPods.Select(AgentPolicy)];
 
-    public static NewAclToken OperatorToken(string secretId) => new("consul-operator", [Operator.Name], secretId);
+    public static NewAclToken OperatorToken(string secretId) => new("consul-operator", NewAclToken.ByName(Operator.Name), secretId);
 }

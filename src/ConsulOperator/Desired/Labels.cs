@@ -33,5 +33,6 @@ public static class Components
     public const string Pki = "pki";
     public const string Gossip = "gossip";
     public const string Acl = "acl";
+    public const string AclToken = "acl-token";
     public const string Snapshot = "snapshot";
 }

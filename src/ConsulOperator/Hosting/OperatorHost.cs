@@ -49,9 +49,15 @@ public static class OperatorHost
         services.AddSingleton<ConsulAcl>();
         services.AddSingleton<GossipRotation>();
         services.AddSingleton<ConsulClusterReconciler>();
+        services.AddSingleton<ClusterConnections>();
         services.AddSingleton<ConsulServiceReconciler>();
-        services.AddKeyedSingleton<Controller>(ConsulClusterKey, (s, _) => ControllerFor(s, s.GetRequiredService<ConsulClusterReconciler>(), options.Workers));
-        services.AddKeyedSingleton<Controller>(ConsulServiceKey, (s, _) => ControllerFor(s, s.GetRequiredService<ConsulServiceReconciler>(), options.Workers));
+        services.AddSingleton<ConsulAclPolicyReconciler>();
+        services.AddSingleton<ConsulAclTokenReconciler>();
+        services.AddSingleton(s => new OperatorControllers(
+            ControllerFor(s, s.GetRequiredService<ConsulClusterReconciler>(), options.Workers),
+            ControllerFor(s, s.GetRequiredService<ConsulServiceReconciler>(), options.Workers),
+            ControllerFor(s, s.GetRequiredService<ConsulAclPolicyReconciler>(), options.Workers),
+            ControllerFor(s, s.GetRequiredService<ConsulAclTokenReconciler>(), options.Workers)));
         if (options.LeaderElection)
         {
             services.AddSingleton(s => new LeaderElector(
@@ -60,8 +66,7 @@ public static class OperatorHost
         }
 
         services.AddHostedService(s => new OperatorService(
-            s.GetRequiredService<OperatorCaches>(), s.GetRequiredKeyedService<Controller>(ConsulClusterKey), s.GetRequiredKeyedService<Controller>(ConsulServiceKey),
-            s.GetService<LeaderElector>(), s.GetRequiredService<ILogger<OperatorService>>()));
+            s.GetRequiredService<OperatorCaches>(), s.GetRequiredService<OperatorControllers>(), s.GetService<LeaderElector>(), s.GetRequiredService<ILogger<OperatorService>>()));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(OperatorMetrics.MeterName, "System.Runtime").AddPrometheusExporter());
 
         var app = builder.Build();
@@ -70,9 +75,6 @@ public static class OperatorHost
         app.MapGet("/readyz", (OperatorCaches caches) => caches.HasSynced ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
         return app;
     }
-
-    private const string ConsulClusterKey = "consulcluster";
-    private const string ConsulServiceKey = "consulservice";
 
     private static Controller ControllerFor(IServiceProvider services, IReconciler reconciler, int workers) => new(
         reconciler,

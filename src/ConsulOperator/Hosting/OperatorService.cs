@@ -9,11 +9,11 @@ namespace ConsulOperator.Hosting;
 /// Starts the informers on every replica (a standby keeps its cache warm for a fast takeover) and runs the
 /// controllers only while this replica leads.
 /// </summary>
-public sealed class OperatorService(OperatorCaches caches, Controller clusters, Controller services, LeaderElector? elector, ILogger<OperatorService> logger) : BackgroundService
+public sealed class OperatorService(OperatorCaches caches, OperatorControllers controllers, LeaderElector? elector, ILogger<OperatorService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        caches.Subscribe(clusters.Queue.Add, services.Queue.Add);
+        caches.Subscribe(new ControllerQueues(controllers.Clusters.Queue.Add, controllers.Services.Queue.Add, controllers.AclPolicies.Queue.Add, controllers.AclTokens.Queue.Add));
         var informers = caches.RunAsync(stoppingToken);
         try
         {
@@ -39,16 +39,24 @@ public sealed class OperatorService(OperatorCaches caches, Controller clusters, 
     // A new leader looks at every object once, whatever it missed while it was not leading.
     private Task LeadAsync(CancellationToken cancel)
     {
-        foreach (var cluster in caches.Clusters.List())
-        {
-            clusters.Queue.Add(Controller.Key(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name));
-        }
-
-        foreach (var service in caches.ConsulServices.List())
-        {
-            services.Queue.Add(Controller.Key(service.Metadata.NamespaceProperty, service.Metadata.Name));
-        }
-
-        return Task.WhenAll(clusters.RunAsync(cancel), services.RunAsync(cancel));
+        Enqueue(controllers.Clusters, caches.Clusters.List().Select(o => o.Metadata));
+        Enqueue(controllers.Services, caches.ConsulServices.List().Select(o => o.Metadata));
+        Enqueue(controllers.AclPolicies, caches.AclPolicies.List().Select(o => o.Metadata));
+        Enqueue(controllers.AclTokens, caches.AclTokens.List().Select(o => o.Metadata));
+        return Task.WhenAll(controllers.All.Select(c => c.RunAsync(cancel)));
     }
+
+    private static void Enqueue(Controller controller, IEnumerable<k8s.Models.V1ObjectMeta> objects)
+    {
+        foreach (var metadata in objects)
+        {
+            controller.Queue.Add(Controller.Key(metadata.NamespaceProperty, metadata.Name));
+        }
+    }
+}
+
+/// <summary>The operator's controllers, one per kind.</summary>
+public sealed record OperatorControllers(Controller Clusters, Controller Services, Controller AclPolicies, Controller AclTokens)
+{
+    public IReadOnlyList<Controller> All => [Clusters, Services, AclPolicies, AclTokens];
 }

@@ -30,6 +30,30 @@ public static class CustomResourceDefinitions
             Column("Age", "date", ".metadata.creationTimestamp", null),
         ]);
 
+    public static JsonObject ConsulAclPolicy() => Build(
+        typeof(V1Alpha1ConsulACLPolicy), V1Alpha1ConsulACLPolicy.KindName, V1Alpha1ConsulACLPolicy.Plural, ["caclp"],
+        [
+            Column("Cluster", "string", ".spec.clusterRef.name", "ConsulCluster"),
+            Column("Policy", "string", ".status.policyName", "Name in Consul"),
+            Column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Ready condition"),
+            Column("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", "Why (not) ready", priority: 1),
+            Column("Age", "date", ".metadata.creationTimestamp", null),
+        ]);
+
+    public static JsonObject ConsulAclToken() => Build(
+        typeof(V1Alpha1ConsulACLToken), V1Alpha1ConsulACLToken.KindName, V1Alpha1ConsulACLToken.Plural, ["caclt"],
+        [
+            Column("Cluster", "string", ".spec.clusterRef.name", "ConsulCluster"),
+            Column("Secret", "string", ".status.secretName", "Secret holding the token"),
+            Column("Accessor", "string", ".status.accessorID", "AccessorID in Consul"),
+            Column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Ready condition"),
+            Column("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", "Why (not) ready", priority: 1),
+            Column("Age", "date", ".metadata.creationTimestamp", null),
+        ]);
+
+    /// <summary>Every CRD of the API, in the order they are written.</summary>
+    public static IReadOnlyList<JsonObject> All() => [ConsulCluster(), ConsulService(), ConsulAclPolicy(), ConsulAclToken()];
+
     public static string FileName(JsonObject crd) => $"{ApiGroup.Name}_{(string)crd["spec"]!["names"]!["plural"]!}.yaml";
 
     private static JsonObject Build(Type type, string kind, string plural, string[] shortNames, JsonObject[] columns) => new()

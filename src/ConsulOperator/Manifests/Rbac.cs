@@ -24,6 +24,8 @@ public static class Rbac
         ("leader_election_role_binding.yaml", Binding("RoleBinding", "Role", $"{Name}-leader-election", Namespace)),
     ];
 
+    private static readonly string[] Kinds = [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLToken.Plural];
+
     public static JsonObject ClusterRole() => new()
     {
         ["apiVersion"] = "rbac.authorization.k8s.io/v1",
@@ -31,9 +33,9 @@ public static class Rbac
         ["metadata"] = Metadata(Name, null),
         ["rules"] = new JsonArray(
             // Our custom resources: read them, keep our finalizer on them, write their status.
-            Rule(ApiGroup.Name, [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural], ["get", "list", "watch", "update"]),
-            Rule(ApiGroup.Name, [$"{V1Alpha1ConsulCluster.Plural}/status", $"{V1Alpha1ConsulService.Plural}/status"], ["update"]),
-            Rule(ApiGroup.Name, [$"{V1Alpha1ConsulCluster.Plural}/finalizers", $"{V1Alpha1ConsulService.Plural}/finalizers"], ["update"]),
+            Rule(ApiGroup.Name, Kinds, ["get", "list", "watch", "update"]),
+            Rule(ApiGroup.Name, [.. Kinds.Select(k => $"{k}/status")], ["update"]),
+            Rule(ApiGroup.Name, [.. Kinds.Select(k => $"{k}/finalizers")], ["update"]),
 
             // What a cluster consists of; ConfigMaps also cover the CoreDNS ConfigMap we patch.
             Rule("", ["secrets", "configmaps", "services"], Manage),

@@ -31,6 +31,8 @@ public static class Kinds
         [typeof(V1Lease)] = new("coordination.k8s.io", "v1", "leases", "Lease"),
         [typeof(V1Alpha1ConsulCluster)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulCluster.KindName),
         [typeof(V1Alpha1ConsulService)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulService.Plural, V1Alpha1ConsulService.KindName),
+        [typeof(V1Alpha1ConsulACLPolicy)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLPolicy.KindName),
+        [typeof(V1Alpha1ConsulACLToken)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulACLToken.Plural, V1Alpha1ConsulACLToken.KindName),
     };
 
     public static ResourceKind Of<T>() => Of(typeof(T));

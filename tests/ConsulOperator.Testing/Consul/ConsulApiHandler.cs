@@ -30,13 +30,14 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         ("health/service/*", ["GET"]),
         ("acl/bootstrap", ["PUT"]), ("acl/token/self", ["GET"]), ("acl/token", ["PUT"]), ("acl/token/*", ["GET", "PUT", "DELETE"]), ("acl/tokens", ["GET"]),
         ("acl/policy", ["PUT"]), ("acl/policy/name/*", ["GET"]), ("acl/policy/*", ["GET", "PUT", "DELETE"]), ("acl/policies", ["GET"]),
+        ("kv/*", ["GET", "PUT", "DELETE"]),
     ];
 
     private static readonly string[] IntervalCheckKinds = ["HTTP", "TCP", "GRPC", "UDP", "H2PING"];
 
     private ConsulDatacenter Datacenter => datacenter;
 
-    public ConsulAnswer Route(string method, string path, IQueryCollection query, JsonObject? body, Agent agent, string? token)
+    public ConsulAnswer Route(string method, string path, IQueryCollection query, JsonObject? body, Agent agent, string? token, byte[]? raw = null)
     {
         var behaviour = agent.Behaviour;
         var segments = path.Trim('/').Split('/');
@@ -77,7 +78,8 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             (_, [_, "acl", ..]) when !Datacenter.AclEnabled => new ConsulAnswer(401, "ACL support disabled"),
             ("PUT", [_, "acl", "bootstrap"]) => NeedsLeader() ?? Bootstrap(body, behaviour),
             ("GET", [_, "acl", "token", "self"]) => Read(TokenSelf(token, behaviour)),
-            ("GET", [_, "acl", "token", var accessor]) => Require(acl, "acl", "", false) ?? Read(ReadToken(accessor, behaviour)),
+            ("GET", [_, "acl", "token", var accessor]) => Require(acl, "acl", "", false) ?? Read(ReadToken(accessor, acl, behaviour)),
+            ("DELETE", [_, "acl", "token", var accessor]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? DeleteToken(accessor, token),
             ("PUT", [_, "acl", "token"]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WriteToken(null, body!, behaviour),
             ("PUT", [_, "acl", "token", var accessor]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WriteToken(accessor, body!, behaviour),
             ("GET", [_, "acl", "policies"]) => Require(acl, "acl", "", false) ?? Read(ListPolicies()),
@@ -85,6 +87,10 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             ("GET", [_, "acl", "policy", .. var id]) => Require(acl, "acl", "", false) ?? Read(ReadPolicyById(string.Join('/', id), behaviour)),
             ("PUT", [_, "acl", "policy"]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WritePolicy(null, body!, behaviour),
             ("PUT", [_, "acl", "policy", var id]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? WritePolicy(id, body!, behaviour),
+            ("DELETE", [_, "acl", "policy", var id]) => Require(acl, "acl", "", true) ?? NeedsLeader() ?? DeletePolicy(id),
+            ("GET", [_, "kv", .. var key]) => NeedsLeader() ?? Require(acl, "key", string.Join('/', key), false) ?? Read(ReadKey(string.Join('/', key))),
+            ("PUT", [_, "kv", .. var key]) => NeedsLeader() ?? Require(acl, "key", string.Join('/', key), true) ?? WriteKey(string.Join('/', key), raw ?? []),
+            ("DELETE", [_, "kv", .. var key]) => NeedsLeader() ?? Require(acl, "key", string.Join('/', key), true) ?? DeleteKey(string.Join('/', key)),
             ("GET", [_, "operator", "keyring"]) => Require(acl, "keyring", "", false) ?? Keyring(),
             (_, [_, "operator", "keyring"]) => Require(acl, "keyring", "", true) ?? ChangeKeyring(method, (string?)body?["Key"]),
             _ => new ConsulAnswer(405, $"method {method} not allowed") { Allow = methods },
@@ -351,36 +357,117 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
     private ConsulAnswer TokenSelf(string? secret, UpstreamBehaviour behaviour) =>
         Datacenter.Tokens.Values.FirstOrDefault(t => t.SecretId == secret) is { } token ? Ok(TokenJson(token, behaviour)) : new ConsulAnswer(403, "ACL not found");
 
-    private ConsulAnswer ReadToken(string accessor, UpstreamBehaviour behaviour) =>
-        Datacenter.Tokens.TryGetValue(accessor, out var token) ? Ok(TokenJson(token, behaviour)) : behaviour.MissingAclObject();
+    // [A7] agent/consul/acl.go aclFilter.redactTokenSecret: a caller without acl:write reads "<hidden>" for the SecretID.
+    private ConsulAnswer ReadToken(string accessor, Authorizer acl, UpstreamBehaviour behaviour) =>
+        !Datacenter.Tokens.TryGetValue(accessor, out var token) ? behaviour.MissingAclObject()
+        : acl.Allows("acl", "", true) ? Ok(TokenJson(token, behaviour))
+        : Ok(TokenJson(token with { SecretId = "<hidden>" }, behaviour));
 
-    // [A5] agent/consul/acl_endpoint.go TokenSet: links name existing policies; an update needs the accessor to exist
-    // ("Cannot find token", a 500) and may not change the secret. [U4] NodeIdentities only where the version has them.
+    // [A8] agent/consul/acl_endpoint.go TokenDelete: a token that does not exist is nothing to do; the anonymous token
+    // and the request's own token cannot be deleted. The HTTP answer is true.
+    private ConsulAnswer DeleteToken(string accessor, string? requestSecret)
+    {
+        if (!Guid.TryParse(accessor, out _))
+        {
+            return new ConsulAnswer(500, "Accessor ID is missing or an invalid UUID");
+        }
+
+        if (accessor == ConsulDatacenter.AnonymousAccessor)
+        {
+            return new ConsulAnswer(500, "Delete operation not permitted on the anonymous token");
+        }
+
+        if (Datacenter.Tokens.TryGetValue(accessor, out var existing) && existing.SecretId == requestSecret)
+        {
+            return new ConsulAnswer(500, "Deletion of the request's authorization token is not permitted");
+        }
+
+        Datacenter.Tokens.Remove(accessor);
+        return Ok(JsonValue.Create(true));
+    }
+
+    // [A8] PolicyDelete: a policy that does not exist is nothing to do; global-management cannot be deleted.
+    private ConsulAnswer DeletePolicy(string id)
+    {
+        if (id == ConsulDatacenter.GlobalManagementId)
+        {
+            return new ConsulAnswer(500, "Delete operation not permitted on the builtin global-management policy");
+        }
+
+        Datacenter.Policies.Remove(id);
+        return Ok(JsonValue.Create(true));
+    }
+
+    // [KV1] docs: KV Store HTTP API. A read answers a list with the base64 value and 404 with no body when the key is
+    // missing; a write and a delete answer true. key:read and key:write decide, by the longest key rule.
+    private ConsulAnswer ReadKey(string key) => Datacenter.Keys.TryGetValue(key, out var entry)
+        ? Ok(new JsonArray(new JsonObject
+        {
+            ["LockIndex"] = 0, ["Key"] = key, ["Flags"] = 0, ["Value"] = Convert.ToBase64String(entry.Value), ["CreateIndex"] = entry.CreateIndex, ["ModifyIndex"] = entry.ModifyIndex,
+        }))
+        : new ConsulAnswer(404, "");
+
+    private ConsulAnswer WriteKey(string key, byte[] value)
+    {
+        var created = Datacenter.Keys.TryGetValue(key, out var existing) ? existing.CreateIndex : Datacenter.Index + 1;
+        Datacenter.Keys[key] = new ConsulDatacenter.KeyEntry(value, created, Datacenter.Index + 1);
+        return Ok(JsonValue.Create(true));
+    }
+
+    private ConsulAnswer DeleteKey(string key)
+    {
+        Datacenter.Keys.Remove(key);
+        return Ok(JsonValue.Create(true));
+    }
+
+    // [A5] agent/consul/acl_endpoint.go tokenSetInternal (@ 03b2be4d): a create may choose its AccessorID and SecretID
+    // (UUIDs, unused, not reserved); links name existing policies by ID or name; an update needs the token to exist and
+    // may not change its secret. Every refusal is a plain error, which agent/http.go answers with 500.
+    // [U4] NodeIdentities only where the version has them; [A9] ServiceIdentities (1.5.0, before every simulated version).
     private ConsulAnswer WriteToken(string? accessor, JsonObject body, UpstreamBehaviour behaviour)
     {
         var policyIds = new List<string>();
         foreach (var link in (body["Policies"] as JsonArray ?? []).OfType<JsonObject>())
         {
-            var policy = Datacenter.Policies.Values.FirstOrDefault(p => p.Id == (string?)link["ID"] || p.Name == (string?)link["Name"]);
+            var (id, name) = ((string?)link["ID"], (string?)link["Name"]);
+            var policy = Datacenter.Policies.Values.FirstOrDefault(p => id is { Length: > 0 } ? p.Id == id : p.Name == name);
             if (policy is null)
             {
-                return new ConsulAnswer(400, $"Invalid Token: Policy with ID/Name \"{(string?)link["ID"] ?? (string?)link["Name"]}\" does not exist");
+                return new ConsulAnswer(500, id is { Length: > 0 } ? $"No such ACL policy with ID \"{id}\"" : $"No such ACL policy with name \"{name}\"");
             }
 
             policyIds.Add(policy.Id);
         }
 
         var nodes = behaviour.HasNodeIdentities ? (body["NodeIdentities"] as JsonArray ?? []).OfType<JsonObject>().Select(n => (string)n["NodeName"]!).ToList() : [];
+        var services = new List<ConsulDatacenter.ServiceIdentity>();
+        foreach (var identity in (body["ServiceIdentities"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var name = (string?)identity["ServiceName"] ?? "";
+            if (name.Length == 0)
+            {
+                return new ConsulAnswer(500, "Service identity is missing the service name field on this token");
+            }
+
+            services.Add(new(name, [.. (identity["Datacenters"] as JsonArray ?? []).Select(d => (string)d!)]));
+        }
+
+        var bodyAccessor = (string?)body["AccessorID"] is { Length: > 0 } a ? a : null;
         Token token;
         if (accessor is null)
         {
-            var secret = (string?)body["SecretID"] is { Length: > 0 } given ? given : Guid.NewGuid().ToString();
-            if (Datacenter.Tokens.Values.Any(t => t.SecretId == secret))
+            if (bodyAccessor is not null && Refused(bodyAccessor, "AccessorID") is { } refusedAccessor)
             {
-                return new ConsulAnswer(400, "Invalid Token: SecretID is already in use");
+                return refusedAccessor;
             }
 
-            token = new Token(Guid.NewGuid().ToString(), secret, (string?)body["Description"] ?? "", policyIds, nodes);
+            var secret = (string?)body["SecretID"] is { Length: > 0 } given ? given : Guid.NewGuid().ToString();
+            if (Refused(secret, "SecretID") is { } refusedSecret)
+            {
+                return refusedSecret;
+            }
+
+            token = new Token(bodyAccessor ?? Guid.NewGuid().ToString(), secret, (string?)body["Description"] ?? "", policyIds, nodes) { ServiceIdentities = services };
         }
         else if (Datacenter.Tokens.TryGetValue(accessor, out var existing))
         {
@@ -389,7 +476,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
                 return new ConsulAnswer(500, "Changing a tokens SecretID is not permitted");
             }
 
-            token = existing with { Description = (string?)body["Description"] ?? existing.Description, PolicyIds = policyIds, NodeIdentities = nodes };
+            token = existing with { Description = (string?)body["Description"] ?? existing.Description, PolicyIds = policyIds, NodeIdentities = nodes, ServiceIdentities = services };
         }
         else
         {
@@ -399,6 +486,13 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         Datacenter.Tokens[token.AccessorId] = token;
         return Ok(TokenJson(token, behaviour));
     }
+
+    // [A5] The texts of tokenSetInternal's checks on a chosen AccessorID or SecretID.
+    private ConsulAnswer? Refused(string id, string field) =>
+        !Guid.TryParse(id, out _) ? new ConsulAnswer(500, $"Invalid Token: {field} is not a valid UUID")
+        : Datacenter.Tokens.Values.Any(t => t.AccessorId == id || t.SecretId == id) ? new ConsulAnswer(500, $"Invalid Token: {field} is already in use")
+        : UpstreamBehaviour.IsReservedId(id) ? new ConsulAnswer(500, "Invalid Token: UUIDs with the prefix \"00000000-0000-0000-0000-0000000000\" are reserved")
+        : null;
 
     private JsonObject TokenJson(Token token, UpstreamBehaviour behaviour)
     {
@@ -410,6 +504,15 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             ["Policies"] = new JsonArray([.. token.PolicyIds.Select(id => (JsonNode)new JsonObject { ["ID"] = id, ["Name"] = Datacenter.Policies[id].Name })]),
             ["Local"] = false,
         };
+        if (token.ServiceIdentities.Count > 0)
+        {
+            json["ServiceIdentities"] = new JsonArray([.. token.ServiceIdentities.Select(i => (JsonNode)new JsonObject
+            {
+                ["ServiceName"] = i.ServiceName,
+                ["Datacenters"] = i.Datacenters.Count == 0 ? null : new JsonArray([.. i.Datacenters.Select(d => (JsonNode)d)]),
+            })]);
+        }
+
         if (behaviour.HasNodeIdentities && token.NodeIdentities.Count > 0)
         {
             json["NodeIdentities"] = new JsonArray([.. token.NodeIdentities.Select(n => (JsonNode)new JsonObject { ["NodeName"] = n, ["Datacenter"] = Datacenter.Name })]);
@@ -430,26 +533,55 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
     private ConsulAnswer ReadPolicy(Func<Policy, bool> which, UpstreamBehaviour behaviour) =>
         Datacenter.Policies.Values.FirstOrDefault(which) is { } policy ? Ok(PolicyJson(policy)) : behaviour.MissingAclObject();
 
+    // [A10] agent/consul/acl_endpoint.go PolicySet (@ 03b2be4d): a name is required and must be valid; a new policy's
+    // name must be free; an update needs the ID to exist ("cannot find policy"); the rules must parse (acl/policy.go).
+    // Plain errors, so agent/http.go answers 500.
     private ConsulAnswer WritePolicy(string? id, JsonObject body, UpstreamBehaviour behaviour)
     {
         var name = (string?)body["Name"] ?? "";
         var rules = (string?)body["Rules"] ?? "";
-        if (Datacenter.Policies.Values.Any(p => p.Name == name && p.Id != id))
+        if (name.Length == 0)
         {
-            return new ConsulAnswer(400, $"Invalid Policy: A Policy with Name \"{name}\" already exists");
+            return new ConsulAnswer(500, "Invalid Policy: no Name is set");
+        }
+
+        if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9\\-_]{1,128}$"))
+        {
+            return new ConsulAnswer(500, "Invalid Policy: invalid Name. Only alphanumeric characters, '-' and '_' are allowed");
         }
 
         if (id is not null && !Datacenter.Policies.ContainsKey(id))
         {
-            return behaviour.MissingAclObject();
+            return new ConsulAnswer(500, $"cannot find policy {id}");
         }
 
-        var policy = new Policy(id ?? Guid.NewGuid().ToString(), name, rules);
+        if (Datacenter.Policies.Values.Any(p => p.Name == name && p.Id != id))
+        {
+            return new ConsulAnswer(500, $"Invalid Policy: A Policy with Name \"{name}\" already exists");
+        }
+
+        if (AclRules.Validate(rules) is { } error)
+        {
+            return new ConsulAnswer(500, error);
+        }
+
+        var policy = new Policy(id ?? Guid.NewGuid().ToString(), name, rules)
+        {
+            Description = (string?)body["Description"] ?? "",
+            Datacenters = [.. (body["Datacenters"] as JsonArray ?? []).Select(d => (string)d!)],
+        };
         Datacenter.Policies[policy.Id] = policy;
         return Ok(PolicyJson(policy));
     }
 
-    private static JsonObject PolicyJson(Policy policy) => new() { ["ID"] = policy.Id, ["Name"] = policy.Name, ["Rules"] = policy.Rules };
+    private static JsonObject PolicyJson(Policy policy) => new()
+    {
+        ["ID"] = policy.Id,
+        ["Name"] = policy.Name,
+        ["Description"] = policy.Description,
+        ["Rules"] = policy.Rules,
+        ["Datacenters"] = policy.Datacenters.Count == 0 ? null : new JsonArray([.. policy.Datacenters.Select(d => (JsonNode)d)]),
+    };
 
     // [K1] One answer per gossip pool (WAN: the servers; LAN: every member), counting the alive members that hold and use each key.
     private ConsulAnswer Keyring()

@@ -19,6 +19,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
     private readonly Dictionary<string, Agent> agents = [];
     private readonly Dictionary<string, Token> tokens = [];
     private readonly Dictionary<string, Policy> policies = [];
+    private readonly Dictionary<string, KeyEntry> keys = [];
     private readonly Dictionary<string, IReadOnlyList<string>> startFailures = [];
     private string? leader;
     private bool forcedNoLeader;
@@ -245,6 +246,42 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
     internal Dictionary<string, Policy> Policies => policies;
 
+    internal Dictionary<string, KeyEntry> Keys => keys;
+
+    /// <summary>A copy of the policies, for tests.</summary>
+    public IReadOnlyList<Policy> PolicyList
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. policies.Values];
+            }
+        }
+    }
+
+    /// <summary>A copy of the tokens, for tests.</summary>
+    public IReadOnlyList<Token> TokenList
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. tokens.Values];
+            }
+        }
+    }
+
+    /// <summary>Does what someone with a management token would do by hand in Consul (tests use it to make drift).</summary>
+    public void Edit(Action<Dictionary<string, Token>, Dictionary<string, Policy>> change)
+    {
+        lock (gate)
+        {
+            change(tokens, policies);
+            Wrote();
+        }
+    }
+
     /// <summary>
     /// [A2] <c>PUT /v1/acl/bootstrap</c>: the management token, or null when bootstrapped already. The offered secret is
     /// used only by versions that read it [U5]; older ones make their own. Tests call it directly to stand for someone
@@ -313,10 +350,16 @@ public sealed class ConsulDatacenter(TimeProvider time)
             return new Authorizer(true, []);
         }
 
-        var rules = linked.SelectMany(p => AclRules.Parse(p.Rules)).ToList();
+        // [A9] docs: ACL policies ("Datacenters": valid only there) and service identities (a template, per datacenter).
+        var rules = linked.Where(p => p.Datacenters.Count == 0 || p.Datacenters.Contains(Name)).SelectMany(p => AclRules.Parse(p.Rules)).ToList();
         foreach (var node in token?.NodeIdentities ?? [])
         {
             rules.AddRange(AclRules.NodeIdentity(node));
+        }
+
+        foreach (var service in (token?.ServiceIdentities ?? []).Where(s => s.Datacenters.Count == 0 || s.Datacenters.Contains(Name)))
+        {
+            rules.AddRange(AclRules.ServiceIdentity(service.ServiceName));
         }
 
         return new Authorizer(!AclDefaultDeny, rules);
@@ -526,7 +569,20 @@ public sealed class ConsulDatacenter(TimeProvider time)
         public string Status { get; set; } = status;
     }
 
-    public sealed record Token(string AccessorId, string SecretId, string Description, IReadOnlyList<string> PolicyIds, IReadOnlyList<string> NodeIdentities);
+    public sealed record Token(string AccessorId, string SecretId, string Description, IReadOnlyList<string> PolicyIds, IReadOnlyList<string> NodeIdentities)
+    {
+        public IReadOnlyList<ServiceIdentity> ServiceIdentities { get; init; } = [];
+    }
 
-    public sealed record Policy(string Id, string Name, string Rules);
+    public sealed record ServiceIdentity(string ServiceName, IReadOnlyList<string> Datacenters);
+
+    public sealed record Policy(string Id, string Name, string Rules)
+    {
+        public string Description { get; init; } = "";
+
+        /// <summary>Where the policy applies; everywhere when empty.</summary>
+        public IReadOnlyList<string> Datacenters { get; init; } = [];
+    }
+
+    public sealed record KeyEntry(byte[] Value, ulong CreateIndex, ulong ModifyIndex);
 }

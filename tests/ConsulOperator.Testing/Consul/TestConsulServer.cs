@@ -106,9 +106,12 @@ public sealed class TestConsulServer : IAsyncDisposable
         }
 
         var path = context.Request.Path.Value ?? "";
-        var body = context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0
-            ? await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject
-            : null;
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var raw = buffer.ToArray();
+
+        // [KV1] A KV write's body is the value itself, not JSON.
+        var body = raw.Length > 0 && !path.StartsWith("/v1/kv/", StringComparison.Ordinal) ? JsonNode.Parse(raw) as JsonObject : null;
         var host = context.Request.Host.Host;
         var site = siteFor(host);
         site?.Refresh?.Invoke();
@@ -128,7 +131,7 @@ public sealed class TestConsulServer : IAsyncDisposable
             agentName = agent.Name;
             answer = Faults.Take(path) is { } fault
                 ? new ConsulAnswer(fault.StatusCode, fault.Body)
-                : new ConsulApiHandler(datacenter!).Route(context.Request.Method, path, context.Request.Query, body, agent, Token(context.Request));
+                : new ConsulApiHandler(datacenter!).Route(context.Request.Method, path, context.Request.Query, body, agent, Token(context.Request), raw);
         }
 
         lock (logGate)

@@ -25,9 +25,17 @@ public static class ResourceCatalog
         new("batch", "v1", "cronjobs", "CronJob", true, true),
         new("coordination.k8s.io", "v1", "leases", "Lease", true, false),
         new("events.k8s.io", "v1", "events", "Event", true, false),
-        new("consul.operator.dev", "v1alpha1", "consulclusters", "ConsulCluster", true, true),
-        new("consul.operator.dev", "v1alpha1", "consulservices", "ConsulService", true, true),
+        .. ConsulOperator.Manifests.CustomResourceDefinitions.All().Select(Served),
     ];
+
+    // Our custom resources are served as the CRDs we generate declare them, as an API server would once they are applied.
+    private static ResourceInfo Served(System.Text.Json.Nodes.JsonObject crd)
+    {
+        var spec = crd["spec"]!;
+        var version = spec["versions"]!.AsArray().Single(v => (bool)v!["served"]!)!;
+        return new((string)spec["group"]!, (string)version["name"]!, (string)spec["names"]!["plural"]!, (string)spec["names"]!["kind"]!,
+            (string)spec["scope"]! == "Namespaced", version["subresources"]?["status"] is not null);
+    }
 
     public static ResourceInfo? Find(string group, string version, string plural) =>
         All.FirstOrDefault(r => r.Group == group && r.Version == version && r.Plural == plural);

@@ -181,7 +181,7 @@ public sealed class ConsulClientTests : IAsyncLifetime
 
         var policy = await management.CreatePolicyAsync(new NewAclPolicy("operator-read", "test", "operator = \"read\""), default);
         Assert.Equal(policy.ID, (await management.PolicyByNameAsync("operator-read", default))!.ID);
-        var reader = await management.CreateTokenAsync(new NewAclToken("reader", ["operator-read"]), default);
+        var reader = await management.CreateTokenAsync(new NewAclToken("reader", NewAclToken.ByName("operator-read")), default);
         var readerClient = anonymous.WithToken(reader.SecretID);
         Assert.Equal(3, (await readerClient.RaftConfigurationAsync(default)).Servers.Count);
         Assert.True((await Assert.ThrowsAsync<ConsulApiException>(() => readerClient.RemoveRaftPeerAsync("x", default))).IsPermissionDenied);

@@ -1,0 +1,162 @@
+using ConsulOperator.Api;
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
+using ConsulOperator.Desired;
+using ConsulOperator.Hosting;
+using ConsulOperator.Runtime;
+using AclPolicy = ConsulOperator.Consul.AclPolicy;
+using Microsoft.Extensions.Logging;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>
+/// Keeps a ConsulACLPolicy in its cluster's Consul: creates it, puts it back when someone changed or deleted it in Consul,
+/// and deletes it before the object goes (finalizer).
+/// </summary>
+public sealed class ConsulAclPolicyReconciler(
+    KubeApi api, OperatorCaches caches, ClusterConnections clusters, EventRecorder events, OperatorOptions options, TimeProvider time,
+    ILogger<ConsulAclPolicyReconciler> logger) : IReconciler
+{
+    /// <summary>Held while the policy may exist in Consul, which Kubernetes garbage collection cannot reach.</summary>
+    public const string Finalizer = "consul.operator.dev/acl-policy";
+
+    public string Name => "consulaclpolicy";
+
+    public async Task<ReconcileResult> ReconcileAsync(string ns, string name, CancellationToken cancel)
+    {
+        var policy = caches.AclPolicies.Find(ns, name);
+        if (policy is null)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var (connection, waiting) = clusters.For(ns, policy.Spec.ClusterRef, "policy's write to Consul");
+        if (policy.Metadata.DeletionTimestamp is not null)
+        {
+            return await ReleaseAsync(policy, connection, waiting, cancel);
+        }
+
+        var problems = ConsulAclValidator.Validate(policy, connection is null ? null : caches.OldestServerVersion(connection.Cluster));
+        if (problems.Count > 0)
+        {
+            return await RefuseAsync(policy, "InvalidSpec", string.Join("; ", problems), cancel);
+        }
+
+        if (connection is null)
+        {
+            await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, waiting.Reason, waiting.Message, degraded: false, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
+            return ReconcileResult.Done;
+        }
+
+        policy = await api.AddFinalizerAsync(policy, Finalizer, cancel);
+        var wanted = AclObjects.Policy(policy);
+        try
+        {
+            var existing = await FindAsync(connection.Client, policy, cancel);
+            if (existing is not null && !AclObjects.IsOurs(existing, policy) && existing.ID != policy.Status?.PolicyID)
+            {
+                return await RefuseAsync(policy, "PolicyNameTaken",
+                    $"Consul already has a policy named \"{wanted.Name}\" that this ConsulACLPolicy did not create; it is left alone. Rename one of them (spec.name) or delete the other in Consul", cancel);
+            }
+
+            AclPolicy kept;
+            if (existing is null)
+            {
+                kept = await connection.Client.CreatePolicyAsync(wanted, cancel);
+                await Changed(policy, policy.Status?.PolicyID is null ? "created" : "created again: it was gone from Consul", cancel);
+            }
+            else if (!wanted.IsMetBy(existing))
+            {
+                kept = await connection.Client.UpdatePolicyAsync(existing.ID, wanted, cancel);
+                await Changed(policy, policy.Status?.ObservedGeneration == policy.Metadata.Generation ? "put back: it was changed in Consul" : "updated", cancel);
+            }
+            else
+            {
+                kept = existing;
+            }
+
+            await WriteStatusAsync(policy, AclObjectStatus.Ready(policy.Status?.Conditions, "InSync", $"policy {kept.Name} ({kept.ID}) matches the spec", policy.Metadata.Generation, time.GetUtcNow()), kept, cancel);
+        }
+        catch (ConsulApiException e) when (e.IsAclRejected)
+        {
+            return await RefuseAsync(policy, "RejectedByConsul", $"Consul refused the policy: {e.Detail}", cancel);
+        }
+        catch (ConsulApiException e)
+        {
+            await events.RecordAsync(policy, EventRecorder.Warning, "ConsulError", e.Message, cancel);
+            await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, "ConsulError", e.Message, degraded: true, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
+            return ReconcileResult.After(TimeSpan.FromSeconds(5));
+        }
+
+        // Someone may change or delete the policy in Consul: look again.
+        return ReconcileResult.After(options.ConsulPollInterval);
+    }
+
+    // By the ID it was created with, else by name (created, then the operator stopped before writing status).
+    private static async Task<AclPolicy?> FindAsync(ConsulClient client, V1Alpha1ConsulACLPolicy policy, CancellationToken cancel) =>
+        (policy.Status?.PolicyID is { } id ? await client.PolicyAsync(id, cancel) : null)
+        ?? await client.PolicyByNameAsync(ConsulAclValidator.PolicyName(policy), cancel);
+
+    private async Task<ReconcileResult> ReleaseAsync(V1Alpha1ConsulACLPolicy policy, ClusterConnection? connection, ClusterWait waiting, CancellationToken cancel)
+    {
+        if (policy.Metadata.Finalizers?.Contains(Finalizer) != true)
+        {
+            return ReconcileResult.Done;
+        }
+
+        // With the cluster gone (or going) there is no Consul left to hold the policy.
+        var cluster = caches.Clusters.Find(policy.Metadata.NamespaceProperty, policy.Spec.ClusterRef.Name);
+        if (cluster is not null && cluster.Metadata.DeletionTimestamp is null && policy.Status?.PolicyID is { } id)
+        {
+            if (connection is null)
+            {
+                return await WaitToDeleteAsync(policy, waiting, cancel);
+            }
+
+            try
+            {
+                await connection.Client.DeletePolicyAsync(id, cancel);
+            }
+            catch (ConsulApiException e) when (e.IsTransient)
+            {
+                return await WaitToDeleteAsync(policy, new("ConsulError", e.Message), cancel);
+            }
+
+            await events.RecordAsync(policy, EventRecorder.Normal, "Deleted", $"policy {policy.Status.PolicyName} deleted from Consul", cancel);
+        }
+
+        await api.RemoveFinalizerAsync(policy, Finalizer, cancel);
+        return ReconcileResult.Done;
+    }
+
+    private async Task<ReconcileResult> WaitToDeleteAsync(V1Alpha1ConsulACLPolicy policy, ClusterWait waiting, CancellationToken cancel)
+    {
+        var message = $"waiting to delete policy {policy.Status?.PolicyName} from Consul before the object goes: {waiting.Message}";
+        await events.RecordAsync(policy, EventRecorder.Warning, "DeletionWaiting", message, cancel);
+        await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, "DeletionWaiting", message, degraded: true, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
+        return ReconcileResult.After(TimeSpan.FromSeconds(10));
+    }
+
+    private async Task<ReconcileResult> RefuseAsync(V1Alpha1ConsulACLPolicy policy, string reason, string message, CancellationToken cancel)
+    {
+        await events.RecordAsync(policy, EventRecorder.Warning, reason, message, cancel);
+        await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, reason, message, degraded: true, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
+        return ReconcileResult.Done;
+    }
+
+    private async Task Changed(V1Alpha1ConsulACLPolicy policy, string what, CancellationToken cancel)
+    {
+        logger.LogInformation("ConsulACLPolicy {Namespace}/{Name} {What}", policy.Metadata.NamespaceProperty, policy.Metadata.Name, what);
+        await events.RecordAsync(policy, EventRecorder.Normal, "Synced", $"policy {ConsulAclValidator.PolicyName(policy)} {what}", cancel);
+    }
+
+    // What Consul holds is kept in status (its ID above all), even while the policy is not ready.
+    private Task WriteStatusAsync(V1Alpha1ConsulACLPolicy policy, List<k8s.Models.V1Condition> conditions, AclPolicy? kept, CancellationToken cancel) =>
+        api.WriteStatusAsync<V1Alpha1ConsulACLPolicy, ConsulACLPolicyStatus>(policy, new ConsulACLPolicyStatus
+        {
+            ObservedGeneration = policy.Metadata.Generation,
+            Conditions = conditions,
+            PolicyID = kept?.ID ?? policy.Status?.PolicyID,
+            PolicyName = kept?.Name ?? policy.Status?.PolicyName,
+        }, cancel);
+}

@@ -1,0 +1,310 @@
+using System.Text;
+using ConsulOperator.Api;
+using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Consul;
+using ConsulOperator.Desired;
+using ConsulOperator.Hosting;
+using ConsulOperator.Pki;
+using ConsulOperator.Runtime;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using TokenSecret = ConsulOperator.Desired.AclObjects.TokenSecret;
+
+namespace ConsulOperator.Controllers;
+
+/// <summary>
+/// Keeps a ConsulACLToken in its cluster's Consul and in its Secret. The AccessorID and SecretID are chosen and stored
+/// in the Secret (state pending) before Consul is asked to create the token, so an operator stopped in between creates
+/// that same token next time and never a second one. A token deleted in Consul is created again with the same secret;
+/// a deleted Secret is restored from Consul; a rotation replaces the token and deletes the old one after a grace period.
+/// </summary>
+public sealed class ConsulAclTokenReconciler(
+    KubeApi api, OperatorCaches caches, ClusterConnections clusters, ParsedSecrets parsed, EventRecorder events, OperatorOptions options, TimeProvider time,
+    ILogger<ConsulAclTokenReconciler> logger) : IReconciler
+{
+    /// <summary>Held while the token may exist in Consul, which Kubernetes garbage collection cannot reach.</summary>
+    public const string Finalizer = "consul.operator.dev/acl-token";
+
+    public string Name => "consulacltoken";
+
+    public async Task<ReconcileResult> ReconcileAsync(string ns, string name, CancellationToken cancel)
+    {
+        var token = caches.AclTokens.Find(ns, name);
+        if (token is null)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var (connection, waiting) = clusters.For(ns, token.Spec.ClusterRef, "token's write to Consul");
+        var secret = caches.Secrets.Find(ns, ConsulAclValidator.SecretName(token));
+        if (token.Metadata.DeletionTimestamp is not null)
+        {
+            return await ReleaseAsync(token, secret, connection, waiting, cancel);
+        }
+
+        var problems = ConsulAclValidator.Validate(token, connection is null ? null : caches.OldestServerVersion(connection.Cluster));
+        if (problems.Count > 0)
+        {
+            return await RefuseAsync(token, "InvalidSpec", string.Join("; ", problems), cancel);
+        }
+
+        if (connection is null)
+        {
+            return await WaitAsync(token, waiting, cancel);
+        }
+
+        var (links, notReady) = Policies(token, connection.Cluster);
+        if (notReady is not null)
+        {
+            return await WaitAsync(token, notReady, cancel);
+        }
+
+        if (secret is not null && !AclObjects.IsOwnedBy(secret, token))
+        {
+            return await RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{secret.Metadata.Name} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
+        }
+
+        token = await api.AddFinalizerAsync(token, Finalizer, cancel);
+        var client = connection.Client;
+        try
+        {
+            // 1. The Secret holds the token to keep before Consul is asked for it.
+            var stored = secret is null ? null : AclObjects.Read(secret, parsed);
+            if (stored is null)
+            {
+                stored = await RestoreAsync(token, client, cancel) ?? New(token, previous: null);
+                (secret, stored) = await WriteSecretAsync(token, connection, secret, stored, cancel);
+                if (secret is null)
+                {
+                    return await RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{ConsulAclValidator.SecretName(token)} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
+                }
+            }
+            else if ((token.Spec.Rotation ?? "") != stored.Rotation)
+            {
+                // One previous token at a time: a second rotation within the grace period ends the first one's at once.
+                if (stored.PreviousAccessorId is { } older)
+                {
+                    await client.DeleteTokenAsync(older, cancel);
+                }
+
+                stored = New(token, previous: stored);
+                (secret, _) = await WriteSecretAsync(token, connection, secret, stored, cancel);
+                await Changed(token, $"rotation \"{token.Spec.Rotation}\": a new token is in Secret {secret!.Metadata.Name}; the old one is deleted at {Describe(stored.RevokePreviousAt!.Value)}", cancel);
+            }
+
+            // 2. Consul holds exactly that token.
+            var wanted = AclObjects.Token(token, links, connection.Cluster.Spec.Datacenter, stored.SecretId, stored.AccessorId);
+            var existing = await client.TokenAsync(stored.AccessorId, cancel);
+            if (existing is null)
+            {
+                await client.CreateTokenAsync(wanted, cancel);
+                await Changed(token, stored.State == AclObjects.Pending ? $"token {stored.AccessorId} created" : $"token {stored.AccessorId} created again with the same secret: it was gone from Consul", cancel);
+            }
+            else if (existing.SecretID != stored.SecretId)
+            {
+                return await RefuseAsync(token, "AccessorTaken", $"Consul has a token {stored.AccessorId} with another secret than Secret {secret!.Metadata.Name} holds; it is left alone", cancel);
+            }
+            else if (!wanted.IsMetBy(existing))
+            {
+                await client.UpdateTokenAsync(stored.AccessorId, wanted, cancel);
+                await Changed(token, $"token {stored.AccessorId} {(token.Status?.ObservedGeneration == token.Metadata.Generation ? "put back: it was changed in Consul" : "updated")}", cancel);
+            }
+
+            // 3. Done, the certificate as asked, the previous token gone once its time is up: one write.
+            var now = time.GetUtcNow();
+            var revokeDue = stored.RevokePreviousAt is { } at && at <= now;
+            if (revokeDue)
+            {
+                await client.DeleteTokenAsync(stored.PreviousAccessorId!, cancel);
+                await Changed(token, $"the token {stored.PreviousAccessorId} a rotation replaced is deleted", cancel);
+            }
+
+            var final = stored with
+            {
+                State = AclObjects.Done,
+                PreviousAccessorId = revokeDue ? null : stored.PreviousAccessorId,
+                RevokePreviousAt = revokeDue ? null : stored.RevokePreviousAt,
+                Certificate = Certificate(token, connection, stored.Certificate, now),
+            };
+            if (final != stored)
+            {
+                (secret, _) = await WriteSecretAsync(token, connection, secret, final, cancel);
+            }
+
+            await WriteStatusAsync(token, AclObjectStatus.Ready(token.Status?.Conditions, "InSync", $"token {final.AccessorId} is in Consul and in Secret {secret!.Metadata.Name}", token.Metadata.Generation, now), final, cancel);
+            var poll = options.ConsulPollInterval;
+            return ReconcileResult.After(final.RevokePreviousAt is { } revokeAt && revokeAt - now < poll ? revokeAt - now : poll);
+        }
+        catch (ConsulApiException e) when (e.IsAclRejected)
+        {
+            return await RefuseAsync(token, "RejectedByConsul", $"Consul refused the token: {e.Detail}", cancel);
+        }
+        catch (ConsulApiException e)
+        {
+            await events.RecordAsync(token, EventRecorder.Warning, "ConsulError", e.Message, cancel);
+            await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, "ConsulError", e.Message, degraded: true, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
+            return ReconcileResult.After(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    // The policies to link: a ConsulACLPolicy by the ID Consul gave it once it is ready, a policy made elsewhere by name.
+    private (IReadOnlyList<AclLink> Links, ClusterWait? NotReady) Policies(V1Alpha1ConsulACLToken token, V1Alpha1ConsulCluster cluster)
+    {
+        var links = new List<AclLink>();
+        foreach (var reference in token.Spec.Policies ?? [])
+        {
+            if (reference.ConsulName is { } consulName)
+            {
+                links.Add(new AclLink(null, consulName));
+                continue;
+            }
+
+            var policy = caches.AclPolicies.Find(token.Metadata.NamespaceProperty, reference.ConsulACLPolicy!);
+            var ready = Conditions.Find(policy?.Status?.Conditions, Conditions.Ready);
+            if (policy is null || policy.Spec.ClusterRef.Name != cluster.Metadata.Name || ready is not { Status: "True" } || ready.ObservedGeneration != policy.Metadata.Generation || policy.Status?.PolicyID is null)
+            {
+                var why = policy is null ? "does not exist"
+                    : policy.Spec.ClusterRef.Name != cluster.Metadata.Name ? $"belongs to ConsulCluster {policy.Spec.ClusterRef.Name}, not {cluster.Metadata.Name}"
+                    : ready is null ? "is not in Consul yet" : $"is not ready ({ready.Reason}: {ready.Message})";
+                return ([], new("PolicyNotReady", $"ConsulACLPolicy {token.Metadata.NamespaceProperty}/{reference.ConsulACLPolicy} {why}; the token waits for it"));
+            }
+
+            links.Add(new AclLink(policy.Status.PolicyID, policy.Status.PolicyName));
+        }
+
+        return (links, null);
+    }
+
+    // The Secret is gone, but Consul still has the token status names: the same secret goes back (acl:write reads it unredacted).
+    private static async Task<TokenSecret?> RestoreAsync(V1Alpha1ConsulACLToken token, ConsulClient client, CancellationToken cancel) =>
+        token.Status?.AccessorID is { } accessor && await client.TokenAsync(accessor, cancel) is { } existing && Guid.TryParse(existing.SecretID, out _)
+            ? new TokenSecret(existing.SecretID, accessor, AclObjects.Done, token.Status.Rotation ?? token.Spec.Rotation ?? "", null, null, null)
+            : null;
+
+    // Consul takes a caller's AccessorID and SecretID on create (1.5.0 and later); both are UUIDs (tokenSetInternal).
+    private TokenSecret New(V1Alpha1ConsulACLToken token, TokenSecret? previous)
+    {
+        var grace = GoDuration.TryParse(token.Spec.RotationGracePeriod, out var period) ? period : TimeSpan.FromHours(1);
+        return new TokenSecret(
+            Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), AclObjects.Pending, token.Spec.Rotation ?? "",
+            previous?.AccessorId, previous is null ? null : time.GetUtcNow() + grace, previous?.Certificate);
+    }
+
+    // A certificate is issued when asked for and missing, unreadable, from another CA, renamed or near expiry; removed when not asked for.
+    private LeafState? Certificate(V1Alpha1ConsulACLToken token, ClusterConnection connection, LeafState? current, DateTimeOffset now)
+    {
+        if (!token.Spec.ClientCertificate)
+        {
+            return null;
+        }
+
+        var spec = connection.Cluster.Spec;
+        var wanted = AclObjects.ClientCertificate(token, spec);
+        var rotateBefore = GoDuration.TryParse(spec.Tls.RotateBefore, out var before) ? before : TimeSpan.Zero;
+        return ReissuePolicy.Evaluate(new ReissueInput(current, wanted, connection.Ca, rotateBefore, now)) is null
+            ? current
+            : new LeafState(connection.Ca.Issue(wanted, spec.Tls.LeafValidityDays, time), null);
+    }
+
+    // Creates or replaces the Secret; a create that finds one (the cache was behind) keeps what is stored there, never a new token.
+    private async Task<(V1Secret? Secret, TokenSecret Stored)> WriteSecretAsync(V1Alpha1ConsulACLToken token, ClusterConnection connection, V1Secret? current, TokenSecret content, CancellationToken cancel)
+    {
+        var desired = AclObjects.Secret(token, connection.Cluster, connection.Ca, content);
+        if (current is not null)
+        {
+            desired.Metadata.ResourceVersion = current.Metadata.ResourceVersion;
+            return (await api.ReplaceAsync(desired, cancel), content);
+        }
+
+        try
+        {
+            return (await api.CreateAsync(desired, cancel), content);
+        }
+        catch (KubeApiException e) when (e.IsConflict)
+        {
+            var found = await api.GetAsync<V1Secret>(desired.Metadata.NamespaceProperty, desired.Metadata.Name, cancel);
+            return found is not null && AclObjects.IsOwnedBy(found, token) && AclObjects.Read(found, parsed) is { } kept ? (found, kept) : (null, content);
+        }
+    }
+
+    private async Task<ReconcileResult> ReleaseAsync(V1Alpha1ConsulACLToken token, V1Secret? secret, ClusterConnection? connection, ClusterWait waiting, CancellationToken cancel)
+    {
+        if (token.Metadata.Finalizers?.Contains(Finalizer) != true)
+        {
+            return ReconcileResult.Done;
+        }
+
+        // With the cluster gone (or going) there is no Consul left to hold the token.
+        var stored = secret is not null && AclObjects.IsOwnedBy(secret, token) ? AclObjects.Read(secret, parsed) : null;
+        string?[] accessors = [stored?.AccessorId ?? token.Status?.AccessorID, stored?.PreviousAccessorId ?? token.Status?.PreviousAccessorID];
+        var cluster = caches.Clusters.Find(token.Metadata.NamespaceProperty, token.Spec.ClusterRef.Name);
+        if (cluster is not null && cluster.Metadata.DeletionTimestamp is null && accessors.Any(a => a is not null))
+        {
+            if (connection is null)
+            {
+                return await WaitToDeleteAsync(token, waiting, cancel);
+            }
+
+            try
+            {
+                foreach (var accessor in accessors.OfType<string>().Distinct())
+                {
+                    await connection.Client.DeleteTokenAsync(accessor, cancel);
+                }
+            }
+            catch (ConsulApiException e) when (e.IsTransient)
+            {
+                return await WaitToDeleteAsync(token, new("ConsulError", e.Message), cancel);
+            }
+
+            await events.RecordAsync(token, EventRecorder.Normal, "Deleted", $"token {string.Join(", ", accessors.OfType<string>().Distinct())} deleted from Consul", cancel);
+        }
+
+        // The Secret goes with the object through its owner reference.
+        await api.RemoveFinalizerAsync(token, Finalizer, cancel);
+        return ReconcileResult.Done;
+    }
+
+    private async Task<ReconcileResult> WaitToDeleteAsync(V1Alpha1ConsulACLToken token, ClusterWait waiting, CancellationToken cancel)
+    {
+        var message = $"waiting to delete the token from Consul before the object goes: {waiting.Message}";
+        await events.RecordAsync(token, EventRecorder.Warning, "DeletionWaiting", message, cancel);
+        await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, "DeletionWaiting", message, degraded: true, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
+        return ReconcileResult.After(TimeSpan.FromSeconds(10));
+    }
+
+    private async Task<ReconcileResult> WaitAsync(V1Alpha1ConsulACLToken token, ClusterWait waiting, CancellationToken cancel)
+    {
+        // The cluster's and the policies' changes requeue this token, so there is nothing to poll for.
+        await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, waiting.Reason, waiting.Message, degraded: false, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
+        return ReconcileResult.Done;
+    }
+
+    private async Task<ReconcileResult> RefuseAsync(V1Alpha1ConsulACLToken token, string reason, string message, CancellationToken cancel)
+    {
+        await events.RecordAsync(token, EventRecorder.Warning, reason, message, cancel);
+        await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, reason, message, degraded: true, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
+        return ReconcileResult.Done;
+    }
+
+    // Never the secret: only the AccessorID, which names the token and authorizes nothing.
+    private async Task Changed(V1Alpha1ConsulACLToken token, string what, CancellationToken cancel)
+    {
+        logger.LogInformation("ConsulACLToken {Namespace}/{Name}: {What}", token.Metadata.NamespaceProperty, token.Metadata.Name, what);
+        await events.RecordAsync(token, EventRecorder.Normal, "Synced", what, cancel);
+    }
+
+    private Task WriteStatusAsync(V1Alpha1ConsulACLToken token, List<V1Condition> conditions, TokenSecret? kept, CancellationToken cancel) =>
+        api.WriteStatusAsync<V1Alpha1ConsulACLToken, ConsulACLTokenStatus>(token, new ConsulACLTokenStatus
+        {
+            ObservedGeneration = token.Metadata.Generation,
+            Conditions = conditions,
+            AccessorID = kept?.AccessorId ?? token.Status?.AccessorID,
+            SecretName = kept is null ? token.Status?.SecretName : ConsulAclValidator.SecretName(token),
+            Rotation = kept is null ? token.Status?.Rotation : kept.Rotation,
+            PreviousAccessorID = kept is null ? token.Status?.PreviousAccessorID : kept.PreviousAccessorId,
+            PreviousRevokedAt = kept is null ? token.Status?.PreviousRevokedAt : kept.RevokePreviousAt?.UtcDateTime,
+        }, cancel);
+
+    private static string Describe(DateTimeOffset at) => CertificateAuthority.Describe(at);
+}
