@@ -16,10 +16,16 @@ public sealed class InputDocuments
 {
     private static readonly Lazy<JsonObject> ClusterSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulCluster)));
     private static readonly Lazy<JsonObject> ServiceSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulService)));
+    private static readonly Lazy<JsonObject> PolicySchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulACLPolicy)));
+    private static readonly Lazy<JsonObject> TokenSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulACLToken)));
 
     public List<V1Alpha1ConsulCluster> Clusters { get; } = [];
 
     public List<V1Alpha1ConsulService> Services { get; } = [];
+
+    public List<V1Alpha1ConsulACLPolicy> AclPolicies { get; } = [];
+
+    public List<V1Alpha1ConsulACLToken> AclTokens { get; } = [];
 
     public List<V1Secret> Secrets { get; } = [];
 
@@ -73,8 +79,15 @@ public sealed class InputDocuments
                 case (ApiGroup.ApiVersion, V1Alpha1ConsulService.KindName):
                     AddChecked(where, ServiceSchema.Value, document, ConsulServiceValidator.Validate, Services);
                     break;
+                // Nothing to render for these (they live in Consul and in a Secret the operator fills), but they are checked.
+                case (ApiGroup.ApiVersion, V1Alpha1ConsulACLPolicy.KindName):
+                    AddChecked(where, PolicySchema.Value, document, (V1Alpha1ConsulACLPolicy p) => ConsulAclValidator.Validate(p, null), AclPolicies);
+                    break;
+                case (ApiGroup.ApiVersion, V1Alpha1ConsulACLToken.KindName):
+                    AddChecked(where, TokenSchema.Value, document, (V1Alpha1ConsulACLToken t) => ConsulAclValidator.Validate(t, null), AclTokens);
+                    break;
                 default:
-                    Problems.Add($"{where}: unsupported apiVersion/kind {apiVersion}/{kind}; expected {ApiGroup.ApiVersion} {V1Alpha1ConsulCluster.KindName} or {V1Alpha1ConsulService.KindName}");
+                    Problems.Add($"{where}: unsupported apiVersion/kind {apiVersion}/{kind}; expected {ApiGroup.ApiVersion} {V1Alpha1ConsulCluster.KindName}, {V1Alpha1ConsulService.KindName}, {V1Alpha1ConsulACLPolicy.KindName} or {V1Alpha1ConsulACLToken.KindName}");
                     break;
             }
         }

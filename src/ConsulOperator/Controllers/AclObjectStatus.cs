@@ -1,5 +1,5 @@
-using k8s.Models;
 using ConsulOperator.Runtime;
+using k8s.Models;
 
 namespace ConsulOperator.Controllers;
 

@@ -4,8 +4,8 @@ using ConsulOperator.Consul;
 using ConsulOperator.Desired;
 using ConsulOperator.Hosting;
 using ConsulOperator.Runtime;
-using AclPolicy = ConsulOperator.Consul.AclPolicy;
 using Microsoft.Extensions.Logging;
+using AclPolicy = ConsulOperator.Consul.AclPolicy;
 
 namespace ConsulOperator.Controllers;
 

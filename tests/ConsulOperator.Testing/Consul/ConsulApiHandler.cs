@@ -403,7 +403,12 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
     private ConsulAnswer ReadKey(string key) => Datacenter.Keys.TryGetValue(key, out var entry)
         ? Ok(new JsonArray(new JsonObject
         {
-            ["LockIndex"] = 0, ["Key"] = key, ["Flags"] = 0, ["Value"] = Convert.ToBase64String(entry.Value), ["CreateIndex"] = entry.CreateIndex, ["ModifyIndex"] = entry.ModifyIndex,
+            ["LockIndex"] = 0,
+            ["Key"] = key,
+            ["Flags"] = 0,
+            ["Value"] = Convert.ToBase64String(entry.Value),
+            ["CreateIndex"] = entry.CreateIndex,
+            ["ModifyIndex"] = entry.ModifyIndex,
         }))
         : new ConsulAnswer(404, "");
 

@@ -92,7 +92,7 @@ public class ChartTests
         Assert.True(exitCode == 0, error);
         var objects = YamlDocuments.Parse(output).OfType<JsonObject>().ToList();
 
-        Assert.Equal(2, objects.Count(o => (string?)o["kind"] == "CustomResourceDefinition"));
+        Assert.Equal(CustomResourceDefinitions.All().Count, objects.Count(o => (string?)o["kind"] == "CustomResourceDefinition"));
         Assert.All(objects.Where(o => (string?)o["kind"] is not ("CustomResourceDefinition" or "ClusterRole" or "ClusterRoleBinding" or "Namespace")), o => Assert.Equal("consul-operator", (string?)o["metadata"]!["namespace"]));
         var kustomized = Single(objects, "Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
         var charted = Single(Template(), "Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
