@@ -64,8 +64,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
 
         var operatorSecret = await FindOrCreateAsync(cluster, names.AclOperatorSecret, () => new() { [TokenKey] = NewSecretId() }, cancel);
         var operatorToken = KeyMaterialSecrets.Text(operatorSecret, TokenKey)!;
-        var agentSecret = await EnsureAgentTokensAsync(cluster, cancel);
-        var agentTokens = agentSecret.Data.ToDictionary(d => d.Key, d => Encoding.UTF8.GetString(d.Value));
+        var agentTokens = await EnsureAgentTokensAsync(cluster, cancel);
 
         var key = $"{names.Namespace}/{names.Cluster}";
         var servers = caches.OldestServerVersion(cluster);
@@ -85,12 +84,14 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
             logger.LogInformation("ACL policies and tokens of {Namespace}/{Name} are in place ({Agents} agent tokens)", names.Namespace, names.Cluster, agentTokens.Count);
         }
 
+        await RemoveTokensOfRemovedPodsAsync(cluster, consul.WithToken(management), agentTokens.Keys, cancel);
+
         return new AclOutcome(true, "TokensReady", $"bootstrapped; operator, DNS and {agentTokens.Count} agent tokens in place", management, operatorToken, agentTokens);
     }
 
     /// <summary>
-    /// Hands running agents their token through the API, once per token: an agent that started before its token existed
-    /// gets it without a restart. A pod started later reads it from the mounted Secret.
+    /// Hands each running agent its token through the API, once per pod and container start: no pod mounts agent tokens,
+    /// so a new pod, or a container restarted without token persistence, gets it again.
     /// </summary>
     public async Task DeliverAgentTokensAsync(V1Alpha1ConsulCluster cluster, ConsulClient operatorClient, AclOutcome acl, IEnumerable<string> aliveAgents, CancellationToken cancel)
     {
@@ -98,10 +99,13 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         foreach (var pod in aliveAgents)
         {
             var key = $"{names.Namespace}/{names.Cluster}/{pod}";
-            if (acl.AgentTokens?.TryGetValue(pod, out var secretId) == true && (!delivered.TryGetValue(key, out var given) || given != secretId))
+            var started = caches.Pods.Find(names.Namespace, pod) is { } running
+                ? $"{running.Metadata.Uid}/{running.Status?.ContainerStatuses?.Sum(c => c.RestartCount) ?? 0}"
+                : "";
+            if (acl.AgentTokens?.TryGetValue(pod, out var secretId) == true && (!delivered.TryGetValue(key, out var given) || given != $"{started}/{secretId}"))
             {
                 await operatorClient.SetAgentTokenAsync(ConsulEndpoints.Agent(names, pod), "agent", secretId, cancel);
-                delivered[key] = secretId;
+                delivered[key] = $"{started}/{secretId}";
             }
         }
     }
@@ -190,26 +194,66 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         }
     }
 
-    // One token per pod the spec asks for, chosen here and kept: a pod that comes back finds the same token.
-    private async Task<V1Secret> EnsureAgentTokensAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
+    // One token per pod the spec asks for, each in a Secret of its own, chosen here and kept: a pod that comes back finds
+    // the same token. Tokens from before (all in one Secret) are kept, never chosen anew.
+    private async Task<Dictionary<string, string>> EnsureAgentTokensAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
     {
         var names = KeyMaterialSecrets.NamesOf(cluster);
-        var pods = Enumerable.Range(0, cluster.Spec.Servers.Replicas).Select(i => names.Pod(Components.Server, i))
+        var legacy = caches.Secrets.Find(names.Namespace, names.LegacyAclAgentSecret);
+        var tokens = new Dictionary<string, string>();
+        foreach (var pod in WantedAgents(cluster))
+        {
+            var earlier = legacy is null ? null : KeyMaterialSecrets.Text(legacy, pod);
+            var secret = await FindOrCreateAsync(cluster, Names.AgentTokenSecret(pod), () => new() { [TokenKey] = earlier ?? NewSecretId() }, cancel);
+            tokens[pod] = KeyMaterialSecrets.Text(secret, TokenKey)!;
+        }
+
+        // Every token it held lives on in a Secret of its own now.
+        if (legacy is not null)
+        {
+            await api.DeleteAsync<V1Secret>(names.Namespace, names.LegacyAclAgentSecret, cancel);
+            logger.LogInformation("Agent tokens of {Namespace}/{Name} moved into one Secret per pod; {Secret} deleted", names.Namespace, names.Cluster, names.LegacyAclAgentSecret);
+        }
+
+        return tokens;
+    }
+
+    private static IEnumerable<string> WantedAgents(V1Alpha1ConsulCluster cluster)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        return Enumerable.Range(0, cluster.Spec.Servers.Replicas).Select(i => names.Pod(Components.Server, i))
             .Concat(Enumerable.Range(0, cluster.Spec.Clients.Replicas).Select(i => names.Pod(Components.Client, i)));
-        var secret = await FindOrCreateAsync(cluster, names.AclAgentSecret, () => [], cancel);
-        var missing = pods.Where(p => secret.Data?.ContainsKey(p) != true).ToList();
-        if (missing.Count == 0)
-        {
-            return secret;
-        }
+    }
 
-        var updated = ObjectWrites.DeepCopy(secret);
-        foreach (var pod in missing)
+    // A pod scaled away for good (not wanted, and gone) takes its token with it: deleted from Consul, then its Secret.
+    private async Task RemoveTokensOfRemovedPodsAsync(V1Alpha1ConsulCluster cluster, ConsulClient admin, IEnumerable<string> wanted, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var keep = wanted.ToHashSet(StringComparer.Ordinal);
+        foreach (var secret in caches.Secrets.List(names.Namespace))
         {
-            updated.Data[pod] = Encoding.UTF8.GetBytes(NewSecretId());
-        }
+            var pod = secret.Metadata.Name.EndsWith(Names.AgentTokenSuffix, StringComparison.Ordinal) ? secret.Metadata.Name[..^Names.AgentTokenSuffix.Length] : null;
+            if (pod is null || names.ParsePod(pod) is null || keep.Contains(pod) || caches.Pods.Find(names.Namespace, pod) is not null
+                || secret.Metadata.OwnerReferences?.Any(o => o.Uid == cluster.Metadata.Uid) != true)
+            {
+                continue;
+            }
 
-        return await api.ReplaceAsync(updated, cancel);
+            if (KeyMaterialSecrets.Text(secret, TokenKey) is { } secretId && await admin.WithToken(secretId).SelfTokenAsync(cancel) is { } token)
+            {
+                await admin.DeleteTokenAsync(token.AccessorID, cancel);
+            }
+
+            // Before node identities the token had a policy of its own.
+            if (await admin.PolicyByNameAsync(AclPolicies.AgentPolicy(pod).Name, cancel) is { } own)
+            {
+                await admin.DeletePolicyAsync(own.ID, cancel);
+            }
+
+            await api.DeleteAsync<V1Secret>(names.Namespace, secret.Metadata.Name, cancel);
+            delivered.TryRemove($"{names.Namespace}/{names.Cluster}/{pod}", out _);
+            logger.LogInformation("The agent token of removed pod {Namespace}/{Pod} is deleted from Consul and its Secret", names.Namespace, pod);
+        }
     }
 
     private async Task<V1Secret> FindOrCreateAsync(V1Alpha1ConsulCluster cluster, string name, Func<Dictionary<string, string>> initial, CancellationToken cancel)

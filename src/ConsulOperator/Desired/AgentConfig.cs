@@ -17,8 +17,6 @@ public static class AgentConfig
     public const string RunDirectory = "/consul/run";
     public const string PodConfigFile = RunDirectory + "/pod.json";
     public const string CaFile = TlsDirectory + "/ca.crt";
-    public const string AclTokenDirectory = "/consul/acl";
-    public const string AclConfigFile = RunDirectory + "/acl.json";
 
     public const int ServerRpcPort = 8300;
     public const int SerfLanPort = 8301;

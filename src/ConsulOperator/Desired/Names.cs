@@ -13,8 +13,13 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     /// <summary>The operator's own token, for everything but ACL administration and snapshots.</summary>
     public string AclOperatorSecret => $"{Cluster}-acl-operator";
 
-    /// <summary>One agent token per pod, keyed by pod name, mounted into the agents.</summary>
-    public string AclAgentSecret => $"{Cluster}-acl-agents";
+    /// <summary>Where agent tokens were kept before each pod had a Secret of its own: read to keep those tokens, then deleted.</summary>
+    public string LegacyAclAgentSecret => $"{Cluster}-acl-agents";
+
+    /// <summary>One agent pod's token; no pod mounts it (the operator hands the token over through the agent API).</summary>
+    public static string AgentTokenSecret(string pod) => pod + AgentTokenSuffix;
+
+    public const string AgentTokenSuffix = "-acl-token";
 
     public string SnapshotClaim => $"{Cluster}-snapshots";
 

@@ -18,7 +18,6 @@ public static class StatefulSets
     private const string TlsVolume = "tls";
     private const string RunVolume = "run";
     private const string DataVolume = "data";
-    private const string AclVolume = "acl-tokens";
 
     public static V1ConfigMap ConfigMap(V1Alpha1ConsulCluster cluster, string component, JsonObject config) => new()
     {
@@ -131,7 +130,6 @@ public static class StatefulSets
                             new V1Volume { Name = ConfigVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = configMapName } },
                             new V1Volume { Name = TlsVolume, Projected = CertificateProjection(names, component, certificateSlots) },
                             new V1Volume { Name = RunVolume, EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = new ResourceQuantity("1Mi") } },
-                            .. AclVolumes(cluster),
                         ],
                     },
                 },
@@ -175,17 +173,12 @@ public static class StatefulSets
             new() { Name = RunVolume, MountPath = AgentConfig.RunDirectory },
             new() { Name = DataVolume, MountPath = AgentConfig.DataDirectory },
         };
-        if (spec.Acl.Enabled)
-        {
-            mounts.Add(new V1VolumeMount { Name = AclVolume, MountPath = AgentConfig.AclTokenDirectory, ReadOnlyProperty = true });
-        }
-
         return new V1Container
         {
             Name = "consul",
             Image = spec.Image ?? $"hashicorp/consul:{spec.Version}",
             ImagePullPolicy = spec.ImagePullPolicy.ToString(),
-            Command = ["/bin/sh", "-ec", StartScript(podConfig, spec.Acl.Enabled)],
+            Command = ["/bin/sh", "-ec", StartScript(podConfig)],
             Env = env,
             Ports = [.. Services.AgentPorts(component == Components.Server, version)
                 .Select(p => new V1ContainerPort { Name = p.Name, ContainerPort = p.Port, Protocol = p.Protocol })],
@@ -223,29 +216,15 @@ public static class StatefulSets
     };
 
     // The image's entrypoint switches users and so needs root; starting consul directly lets the pod run as non-root.
-    private static string StartScript(JsonObject podConfig, bool acl) =>
+    // No agent token is mounted: a StatefulSet's pods share one template, so any Secret one pod mounts, all of them do.
+    // The operator hands each agent its own token through the agent API instead (acl.enable_token_persistence keeps it).
+    private static string StartScript(JsonObject podConfig) =>
         $"""
         cat > {AgentConfig.PodConfigFile} <<EOF
         {podConfig.ToJsonString()}
         EOF
-        {(acl ? AclTokenScript : "")}exec consul agent -config-dir={AgentConfig.ConfigDirectory} -config-file={AgentConfig.PodConfigFile}{(acl ? " $acl_config" : "")} -node="${AgentConfig.PodNameVariable}" -advertise="$POD_IP"
+        exec consul agent -config-dir={AgentConfig.ConfigDirectory} -config-file={AgentConfig.PodConfigFile} -node="${AgentConfig.PodNameVariable}" -advertise="$POD_IP"
         """;
-
-    // With ACLs, the agent token the operator created for this pod (once it exists) goes into a config file of its own;
-    // until then the agent starts without one and the operator hands it over through the API.
-    private static readonly string AclTokenScript = $$"""
-        token_file="{{AgentConfig.AclTokenDirectory}}/${{{AgentConfig.PodNameVariable}}}"
-        acl_config=""
-        if [ -s "$token_file" ]; then
-          printf '{"acl": {"tokens": {"agent": "%s"} } }' "$(cat "$token_file")" > {{AgentConfig.AclConfigFile}}
-          acl_config="-config-file={{AgentConfig.AclConfigFile}}"
-        fi
-
-        """;
-
-    private static IEnumerable<V1Volume> AclVolumes(V1Alpha1ConsulCluster cluster) => cluster.Spec.Acl.Enabled
-        ? [new V1Volume { Name = AclVolume, Secret = new V1SecretVolumeSource { SecretName = KeyMaterialSecrets.NamesOf(cluster).AclAgentSecret, Optional = true, DefaultMode = Convert.ToInt32("440", 8) } }]
-        : [];
 
     // Ready only once the agent knows a leader: a server without one cannot serve, and a rolling update must not move on.
     // An auto-encrypt client serves HTTPS with a certificate from Consul's Connect CA, which our CA bundle cannot verify;

@@ -6,6 +6,7 @@ namespace ConsulOperator.Manifests;
 /// <summary>
 /// The operator's RBAC: exactly the verbs it uses, on exactly the resources it touches. Each rule says why in its comment.
 /// Data is never deleted by us: volume claims go only through the StatefulSet's retention policy, so there is no rule for them.
+/// The only Secrets deleted are agent tokens of pods that are gone.
 /// </summary>
 public static class Rbac
 {
@@ -39,6 +40,10 @@ public static class Rbac
 
             // What a cluster consists of; ConfigMaps also cover the CoreDNS ConfigMap we patch.
             Rule("", ["secrets", "configmaps", "services"], Manage),
+
+            // The one deletion we make ourselves: an agent token's Secret once its pod is scaled away for good (its token is
+            // deleted from Consul first), and the single agent-token Secret of older releases once split per pod.
+            Rule("", ["secrets"], ["delete"]),
             Rule("apps", ["statefulsets"], Manage),
             Rule("policy", ["poddisruptionbudgets"], Manage),
 

@@ -66,11 +66,6 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
             files.Written[Expand(written.Groups["path"].Value, env)] = Expand(written.Groups["body"].Value, env);
         }
 
-        // The agent token file the script turns into acl.json (loaded last) when it exists and is not empty.
-        var aclConfig = TokenFile().Match(script) is { Success: true } tokenFile && files.Read(Expand(tokenFile.Groups["path"].Value, env)) is { Length: > 0 } token
-            ? new JsonObject { ["acl"] = new JsonObject { ["tokens"] = new JsonObject { ["agent"] = token.Trim() } } }.ToJsonString()
-            : null;
-
         var exec = AgentCommand().Match(script);
         var config = new JsonObject();
         var problems = new List<string>();
@@ -94,10 +89,6 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
             }
         }
 
-        if (aclConfig is not null)
-        {
-            sources.Add(("acl.json", aclConfig));
-        }
 
         foreach (var (name, text) in sources)
         {
@@ -165,9 +156,6 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
 
     [GeneratedRegex(@"cat > (?<path>\S+) <<EOF\n(?<body>.*?)\nEOF", RegexOptions.Singleline)]
     private static partial Regex HereDocument();
-
-    [GeneratedRegex("""token_file="(?<path>[^"]+)"\n""")]
-    private static partial Regex TokenFile();
 
     [GeneratedRegex(@"exec consul agent [^\n]*")]
     private static partial Regex AgentCommand();

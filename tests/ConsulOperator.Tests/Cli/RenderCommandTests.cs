@@ -215,7 +215,7 @@ public class ManifestsCommandTests
     }
 
     [Fact]
-    public void The_cluster_role_grants_no_wildcards_and_can_never_delete_a_volume_or_a_secret()
+    public void The_cluster_role_grants_no_wildcards_and_can_never_delete_a_volume_or_key_material()
     {
         var role = ConsulOperator.Manifests.Rbac.ClusterRole();
         var rules = role["rules"]!.AsArray();
@@ -226,9 +226,10 @@ public class ManifestsCommandTests
             Assert.DoesNotContain("*", rule["resources"]!.AsArray().Select(v => (string?)v));
         }
 
-        // Data and key material are never deleted: the only thing the operator deletes is an agent pod it restarts.
+        // Data and key material are never deleted: the operator deletes agent pods it restarts, and the token Secrets of
+        // agent pods scaled away (in ConsulAcl, the only Secret deletion there is).
         var deletable = rules.Where(r => r!["verbs"]!.AsArray().Any(v => (string?)v == "delete")).SelectMany(r => r!["resources"]!.AsArray().Select(v => (string?)v));
-        Assert.Equal(["pods"], deletable);
+        Assert.Equal(["pods", "secrets"], deletable.Order(StringComparer.Ordinal));
         Assert.DoesNotContain(rules, r => r!["resources"]!.AsArray().Any(v => (string?)v == "persistentvolumes"));
     }
 }

@@ -196,43 +196,18 @@ public class StatefulSetTests
         Assert.Contains("exec consul agent -config-dir=/consul/config -config-file=/consul/run/pod.json", script, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void With_acls_the_start_script_hands_the_pods_agent_token_to_consul_once_the_operator_made_one(bool tokenExists)
+    [Fact]
+    public void No_agent_pod_mounts_an_agent_token_since_every_pod_of_a_statefulset_would_mount_them_all()
     {
-        var script = Clusters.Build(Clusters.Default()).Named<V1StatefulSet>("consul-server").Spec.Template.Spec.Containers[0].Command[2];
-        var root = Directory.CreateTempSubdirectory("start-script").FullName;
-        Directory.CreateDirectory(Path.Combine(root, "run"));
-        Directory.CreateDirectory(Path.Combine(root, "acl"));
-        if (tokenExists)
+        var objects = Clusters.Build(Clusters.Default());
+        var names = KeyMaterialSecrets.NamesOf(Clusters.Default());
+        foreach (var set in objects.OfType<V1StatefulSet>())
         {
-            File.WriteAllText(Path.Combine(root, "acl", "consul-server-1"), "4f1d8c1e-0000-4000-8000-00000000abcd");
-        }
-
-        // The script as the pod runs it, with its directories under a temporary root and consul replaced by echo.
-        var runnable = script.Replace("/consul/", root + "/", StringComparison.Ordinal).Replace("exec consul agent", "echo consul agent", StringComparison.Ordinal);
-        var start = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-ec", runnable]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["POD_NAME"] = "consul-server-1";
-        start.Environment["POD_IP"] = "10.0.0.11";
-        start.Environment["GOSSIP_KEY"] = "k";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, process.StandardError.ReadToEnd());
-
-        var aclFile = Path.Combine(root, "run", "acl.json");
-        if (tokenExists)
-        {
-            var config = JsonNode.Parse(File.ReadAllText(aclFile))!.AsObject();
-            Assert.Equal("4f1d8c1e-0000-4000-8000-00000000abcd", (string?)config["acl"]?["tokens"]?["agent"]);
-            Assert.Empty(ReferenceConfigKeys.InvalidPaths(config, legacy: false));
-            Assert.Contains($"-config-file={aclFile}", output, StringComparison.Ordinal);
-        }
-        else
-        {
-            Assert.False(File.Exists(aclFile));
-            Assert.DoesNotContain("acl.json", output, StringComparison.Ordinal);
+            var secrets = set.Spec.Template.Spec.Volumes
+                .SelectMany(v => new[] { v.Secret?.SecretName }.Concat(v.Projected?.Sources?.Select(s => s.Secret?.Name) ?? []).OfType<string>())
+                .ToList();
+            Assert.DoesNotContain(secrets, s => s.EndsWith(Names.AgentTokenSuffix, StringComparison.Ordinal) || s == names.LegacyAclAgentSecret || s.Contains("acl", StringComparison.Ordinal));
+            Assert.DoesNotContain("acl", set.Spec.Template.Spec.Containers[0].Command[2], StringComparison.Ordinal);
         }
     }
 

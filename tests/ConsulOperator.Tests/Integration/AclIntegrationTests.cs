@@ -126,6 +126,47 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Assert.Equal(1, dc.Bootstraps);
     }
 
+    [Fact]
+    public async Task Agent_tokens_of_an_older_release_are_kept_each_in_a_secret_of_its_own_and_the_shared_secret_goes()
+    {
+        // What an earlier release left: every agent's token in one Secret, which every agent pod could read.
+        var earlier = Agents.ToDictionary(a => a, _ => Guid.NewGuid().ToString());
+        Harness.Create(new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta { Name = "consul-acl-agents", NamespaceProperty = "consul", Labels = new Dictionary<string, string> { [Labels.ManagedBy] = Labels.OperatorName } },
+            Data = earlier.ToDictionary(e => e.Key, e => Encoding.UTF8.GetBytes(e.Value)),
+        });
+        Harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Secret>("consul-acl-agents") is null, "the shared agent-token Secret to be deleted");
+        var dc = Harness.Consul.Datacenter("consul", "consul")!;
+        foreach (var agent in Agents)
+        {
+            Assert.Equal(earlier[agent], KeyMaterialSecrets.Text(Harness.Get<V1Secret>($"{agent}-acl-token")!, ConsulAcl.TokenKey));
+            await OperatorHarness.WaitUntilAsync(() => Harness.Consul.CurrentLeader("consul", "consul") is not null && dc.AgentToken(agent)?.SecretId == earlier[agent], $"{agent} to run with the token it had");
+        }
+    }
+
+    [Fact]
+    public async Task A_client_scaled_away_takes_its_agent_token_out_of_consul_and_its_secret_with_it()
+    {
+        Harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+        var dc = Harness.Consul.Datacenter("consul", "consul")!;
+        var secretId = KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-client-1-acl-token")!, ConsulAcl.TokenKey);
+        Assert.Contains(dc.TokenList, t => t.SecretId == secretId);
+
+        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        cluster.Spec.Clients.Replicas = 1;
+        Harness.Update(cluster);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Secret>("consul-client-1-acl-token") is null, "the removed client's token Secret to be deleted");
+        Assert.DoesNotContain(dc.TokenList, t => t.SecretId == secretId);
+        Assert.NotNull(Harness.Get<V1Secret>("consul-client-0-acl-token"));
+    }
+
     // The simulated datacenter exists once the cluster has agent pods.
     private async Task<ConsulOperator.Testing.Consul.ConsulDatacenter> DatacenterAsync()
     {
