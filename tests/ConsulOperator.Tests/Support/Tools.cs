@@ -11,6 +11,11 @@ public static class Tools
 
     public static string Lua => Find("lua5.4", "/usr/bin/lua5.4");
 
+    /// <summary>Debian's Python, which has Debian's python3-consul2 (HashiCorp-independent Consul client).</summary>
+    public static string DebianPython => File.Exists("/usr/lib/python3/dist-packages/consul/base.py")
+        ? Find("python3", "/usr/bin/python3")
+        : throw new FileNotFoundException("Debian's python3-consul2 is not installed; run hack/install-tools.sh (README's test command does)");
+
     public static (int ExitCode, string Output, string Error) Run(string tool, params string[] arguments)
     {
         var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repository.Root };
