@@ -45,6 +45,11 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Assert.NotEqual(KeyMaterialSecrets.Text(bootstrap, ConsulAcl.TokenKey), operatorToken);
         Assert.True(Conditions.IsTrue(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.Conditions, ClusterStatus.AclReady));
 
+        // No token is ever logged: not the management token, not the operator's, not an agent's.
+        string[] secrets = [KeyMaterialSecrets.Text(bootstrap, ConsulAcl.TokenKey)!, operatorToken!, .. Agents.Select(a => KeyMaterialSecrets.Text(Harness.Get<V1Secret>($"{a}-acl-token")!, ConsulAcl.TokenKey)!)];
+        Assert.NotEmpty(Harness.Logs.Lines);
+        Assert.All(Harness.Logs.Lines, line => Assert.DoesNotContain(secrets, s => line.Contains(s, StringComparison.Ordinal)));
+
         // A new operator process starts from the Secrets and never bootstraps again.
         await Harness.StopReplicaAsync(Harness.Replicas[0]);
         await Harness.StartReplicaAsync("replica-restarted");

@@ -45,6 +45,8 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
         var secretId = KeyMaterialSecrets.Text(secret, AclObjects.TokenKey)!;
         Assert.DoesNotContain(secretId, System.Text.Json.JsonSerializer.Serialize(Harness.Get<V1Alpha1ConsulACLToken>("vault")));
         Assert.All(Harness.List("v1", "Event"), e => Assert.DoesNotContain(secretId, e.ToJsonString(), StringComparison.Ordinal));
+        Assert.Contains(Harness.Logs.Lines, l => l.Contains("ConsulACLToken consul/vault", StringComparison.Ordinal));
+        Assert.All(Harness.Logs.Lines, l => Assert.DoesNotContain(secretId, l, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -38,6 +38,9 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public IReadOnlyList<WebApplication> Replicas => replicas;
 
+    /// <summary>What every replica logged at Information and above.</summary>
+    public LogRecorder Logs { get; } = new();
+
     public static async Task<OperatorHarness> StartAsync(int replicas = 1, bool leaderElection = true, string? corefile = null)
     {
         var api = await TestApiServer.StartAsync(bookmarkInterval: TimeSpan.FromMilliseconds(500));
@@ -74,7 +77,8 @@ public sealed class OperatorHarness : IAsyncDisposable
             ConsulPollInterval = TimeSpan.FromMilliseconds(500),
         };
         var host = OperatorHost.Build(
-            options, Api.ClientConfiguration(), logging: l => l.SetMinimumLevel(LogLevel.Warning), leaderElection: FastElection, consulEndpoints: new ConsulEndpoints(Consul.RouteAsync));
+            options, Api.ClientConfiguration(), logging: l => l.SetMinimumLevel(LogLevel.Information).AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Warning).AddProvider(Logs),
+            leaderElection: FastElection, consulEndpoints: new ConsulEndpoints(Consul.RouteAsync));
         await host.StartAsync();
         replicas.Add(host);
         return host;

@@ -13,7 +13,20 @@ public sealed class RbacIntegrationTests() : IntegrationTest()
     public async Task Every_request_the_operator_sent_is_allowed_by_its_generated_rbac()
     {
         Harness.Create(Clusters.Sample());
+        var input = ConsulOperator.Cli.InputDocuments.Read([Repository.PathOf("config/samples/vault-storage.yaml")], TextReader.Null);
+        Harness.Create(input.AclPolicies[0]);
+        Harness.Create(input.AclTokens[0]);
         await WaitForReadyAsync();
+        await OperatorHarness.WaitUntilAsync(() => Conditions.IsTrue(Harness.Get<V1Alpha1ConsulACLToken>("vault")?.Status?.Conditions, Conditions.Ready), "the vault token to be ready");
+
+        // A client scaled away (its token Secret is deleted), then the ACL objects and the cluster deleted.
+        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
+        cluster.Spec.Clients.Replicas = 1;
+        Harness.Update(cluster);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<k8s.Models.V1Secret>("consul-client-1-acl-token") is null, "the removed client's token Secret to go");
+        Harness.Delete<V1Alpha1ConsulACLToken>("vault");
+        Harness.Delete<V1Alpha1ConsulACLPolicy>("vault-storage");
+        await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulACLToken>("vault") is null && Harness.Get<V1Alpha1ConsulACLPolicy>("vault-storage") is null, "the ACL objects to be released");
         Harness.Delete<V1Alpha1ConsulCluster>("consul");
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul") is null, "the finalizer to be released");
 
@@ -22,6 +35,8 @@ public sealed class RbacIntegrationTests() : IntegrationTest()
         var used = Harness.OperatorRequests().Select(r => (r.Verb, r.Plural)).Distinct().ToList();
 
         Assert.Contains(("update", "consulclusters"), used);
+        Assert.Contains(("update", "consulacltokens"), used);
+        Assert.Contains(("delete", "secrets"), used);
         foreach (var (verb, plural) in used)
         {
             var rules = plural == "leases" ? leaseRules : clusterRules;
