@@ -48,6 +48,48 @@ public sealed partial class ApiDoubleTests
     }
 
     [Fact]
+    public void Tokens_carry_service_identities_with_service_name_and_datacenters_as_the_operator_writes_and_reads_them()
+    {
+        var token = Fixture("acl/token/_");
+        foreach (var field in new[] { "\"ServiceIdentities\"", "\"ServiceName\"", "\"Datacenters\"" })
+        {
+            Assert.Contains(field, token, StringComparison.Ordinal);
+        }
+
+        // What the operator sends for one is spelled the same.
+        var sent = new NewAclToken("t", []) { ServiceIdentities = [new ServiceIdentity("web", ["dc1"])] }.ToJson()["ServiceIdentities"]![0]!.AsObject();
+        Assert.Equal(["ServiceName", "Datacenters"], sent.Select(p => p.Key));
+    }
+
+    [Fact]
+    public void Policies_carry_description_and_datacenters_which_the_operator_compares()
+    {
+        var policy = Fixture("acl/policy/_");
+        Assert.Contains("\"Description\"", policy, StringComparison.Ordinal);
+        Assert.Contains("\"Datacenters\": ${fake.helpers.randomize(['[", policy, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_kv_read_is_a_list_of_entries_with_a_base64_value_and_a_write_answers_true()
+    {
+        var kv = Fixture("kv/_");
+        var fields = KvField().Matches(kv).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
+        foreach (var field in new[] { "LockIndex", "Key", "Flags", "Value", "CreateIndex", "ModifyIndex" })
+        {
+            Assert.Contains(field, fields);
+        }
+
+        Assert.Contains("` : \"true\"", kv, StringComparison.Ordinal);
+        Assert.Equal("Tue Feb  6 13:19:22 UTC 2018", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(ValueInFixture().Match(kv).Groups["value"].Value)));
+    }
+
+    [GeneratedRegex("\"(?<name>[A-Za-z]+)\"\\s*:")]
+    private static partial Regex KvField();
+
+    [GeneratedRegex("\"Value\":\"(?<value>[A-Za-z0-9+/=]+)\"")]
+    private static partial Regex ValueInFixture();
+
+    [Fact]
     public void The_leader_is_a_json_string_of_an_address()
     {
         Assert.Matches(@"^\d+\.\d+\.\d+\.\d+:\d+$", JsonSerializer.Deserialize<string>(Fixture("status/leader"))!);
