@@ -506,7 +506,8 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             ["AccessorID"] = token.AccessorId,
             ["SecretID"] = token.SecretId,
             ["Description"] = token.Description,
-            ["Policies"] = new JsonArray([.. token.PolicyIds.Select(id => (JsonNode)new JsonObject { ["ID"] = id, ["Name"] = Datacenter.Policies[id].Name })]),
+            // [A11] A link to a policy deleted since is dropped when the token is read (state/acl.go fixupTokenPolicyLinks).
+            ["Policies"] = new JsonArray([.. token.PolicyIds.Where(Datacenter.Policies.ContainsKey).Select(id => (JsonNode)new JsonObject { ["ID"] = id, ["Name"] = Datacenter.Policies[id].Name })]),
             ["Local"] = false,
         };
         if (token.ServiceIdentities.Count > 0)

@@ -97,6 +97,17 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
         });
         await OperatorHarness.WaitUntilAsync(() => dc.PolicyList.Single(p => p.Name == "vault-storage").Rules == policy.Spec.Rules, "the policy's rules to be put back");
 
+        // Someone unlinks the token's policy by hand: linked again.
+        dc.Edit((tokens, _) => tokens[status.AccessorID!] = tokens[status.AccessorID!] with { PolicyIds = [] });
+        await OperatorHarness.WaitUntilAsync(() => dc.TokenList.Single(t => t.AccessorId == status.AccessorID).PolicyIds.Count == 1, "the token's policy link to be put back");
+
+        // The policy is deleted in Consul: made again (with a new ID, which Consul chooses), and the token linked to it.
+        var firstId = dc.PolicyList.Single(p => p.Name == "vault-storage").Id;
+        dc.Edit((_, policies) => policies.Remove(firstId));
+        await OperatorHarness.WaitUntilAsync(
+            () => dc.PolicyList.SingleOrDefault(p => p.Name == "vault-storage") is { } again && again.Id != firstId && dc.TokenList.Single(t => t.AccessorId == status.AccessorID).PolicyIds.SequenceEqual([again.Id]),
+            "the policy to be made again and the token linked to the new one");
+
         // The token is deleted in Consul: it comes back with the same secret.
         dc.Edit((tokens, _) => tokens.Remove(status.AccessorID!));
         await OperatorHarness.WaitUntilAsync(() => dc.TokenList.Any(t => t.AccessorId == status.AccessorID && t.SecretId == secretId), "the token to be created again with the same secret");
