@@ -20,6 +20,8 @@ public sealed class ConsulAclPolicyReconciler(
     /// <summary>Held while the policy may exist in Consul, which Kubernetes garbage collection cannot reach.</summary>
     public const string Finalizer = "consul.operator.dev/acl-policy";
 
+    private readonly AclObjectReports<V1Alpha1ConsulACLPolicy> reports = new(events, time, p => p.Status?.Conditions, (p, conditions, cancel) => WriteStatusAsync(api, p, conditions, null, cancel));
+
     public string Name => "consulaclpolicy";
 
     public async Task<ReconcileResult> ReconcileAsync(string ns, string name, CancellationToken cancel)
@@ -39,13 +41,12 @@ public sealed class ConsulAclPolicyReconciler(
         var problems = ConsulAclValidator.Validate(policy, connection is null ? null : caches.OldestServerVersion(connection.Cluster));
         if (problems.Count > 0)
         {
-            return await RefuseAsync(policy, "InvalidSpec", string.Join("; ", problems), cancel);
+            return await reports.RefuseAsync(policy, "InvalidSpec", string.Join("; ", problems), cancel);
         }
 
         if (connection is null)
         {
-            await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, waiting.Reason, waiting.Message, degraded: false, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
-            return ReconcileResult.Done;
+            return await reports.WaitAsync(policy, waiting, cancel);
         }
 
         policy = await api.AddFinalizerAsync(policy, Finalizer, cancel);
@@ -55,7 +56,7 @@ public sealed class ConsulAclPolicyReconciler(
             var existing = await FindAsync(connection.Client, policy, cancel);
             if (existing is not null && !AclObjects.IsOurs(existing, policy) && existing.ID != policy.Status?.PolicyID)
             {
-                return await RefuseAsync(policy, "PolicyNameTaken",
+                return await reports.RefuseAsync(policy, "PolicyNameTaken",
                     $"Consul already has a policy named \"{wanted.Name}\" that this ConsulACLPolicy did not create; it is left alone. Rename one of them (spec.name) or delete the other in Consul", cancel);
             }
 
@@ -75,17 +76,15 @@ public sealed class ConsulAclPolicyReconciler(
                 kept = existing;
             }
 
-            await WriteStatusAsync(policy, AclObjectStatus.Ready(policy.Status?.Conditions, "InSync", $"policy {kept.Name} ({kept.ID}) matches the spec", policy.Metadata.Generation, time.GetUtcNow()), kept, cancel);
+            await WriteStatusAsync(api, policy, reports.Ready(policy, "InSync", $"policy {kept.Name} ({kept.ID}) matches the spec"), kept, cancel);
         }
         catch (ConsulApiException e) when (e.IsAclRejected)
         {
-            return await RefuseAsync(policy, "RejectedByConsul", $"Consul refused the policy: {e.Detail}", cancel);
+            return await reports.RefuseAsync(policy, "RejectedByConsul", $"Consul refused the policy: {e.Detail}", cancel);
         }
         catch (ConsulApiException e)
         {
-            await events.RecordAsync(policy, EventRecorder.Warning, "ConsulError", e.Message, cancel);
-            await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, "ConsulError", e.Message, degraded: true, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
-            return ReconcileResult.After(TimeSpan.FromSeconds(5));
+            return await reports.ConsulErrorAsync(policy, e, cancel);
         }
 
         // Someone may change or delete the policy in Consul: look again.
@@ -110,7 +109,7 @@ public sealed class ConsulAclPolicyReconciler(
         {
             if (connection is null)
             {
-                return await WaitToDeleteAsync(policy, waiting, cancel);
+                return await reports.WaitToDeleteAsync(policy, $"policy {policy.Status.PolicyName}", waiting, cancel);
             }
 
             try
@@ -119,7 +118,7 @@ public sealed class ConsulAclPolicyReconciler(
             }
             catch (ConsulApiException e) when (e.IsTransient)
             {
-                return await WaitToDeleteAsync(policy, new("ConsulError", e.Message), cancel);
+                return await reports.WaitToDeleteAsync(policy, $"policy {policy.Status.PolicyName}", new("ConsulError", e.Message), cancel);
             }
 
             await events.RecordAsync(policy, EventRecorder.Normal, "Deleted", $"policy {policy.Status.PolicyName} deleted from Consul", cancel);
@@ -129,20 +128,7 @@ public sealed class ConsulAclPolicyReconciler(
         return ReconcileResult.Done;
     }
 
-    private async Task<ReconcileResult> WaitToDeleteAsync(V1Alpha1ConsulACLPolicy policy, ClusterWait waiting, CancellationToken cancel)
-    {
-        var message = $"waiting to delete policy {policy.Status?.PolicyName} from Consul before the object goes: {waiting.Message}";
-        await events.RecordAsync(policy, EventRecorder.Warning, "DeletionWaiting", message, cancel);
-        await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, "DeletionWaiting", message, degraded: true, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
-        return ReconcileResult.After(TimeSpan.FromSeconds(10));
-    }
 
-    private async Task<ReconcileResult> RefuseAsync(V1Alpha1ConsulACLPolicy policy, string reason, string message, CancellationToken cancel)
-    {
-        await events.RecordAsync(policy, EventRecorder.Warning, reason, message, cancel);
-        await WriteStatusAsync(policy, AclObjectStatus.NotReady(policy.Status?.Conditions, reason, message, degraded: true, policy.Metadata.Generation, time.GetUtcNow()), null, cancel);
-        return ReconcileResult.Done;
-    }
 
     private async Task Changed(V1Alpha1ConsulACLPolicy policy, string what, CancellationToken cancel)
     {
@@ -151,7 +137,7 @@ public sealed class ConsulAclPolicyReconciler(
     }
 
     // What Consul holds is kept in status (its ID above all), even while the policy is not ready.
-    private Task WriteStatusAsync(V1Alpha1ConsulACLPolicy policy, List<k8s.Models.V1Condition> conditions, AclPolicy? kept, CancellationToken cancel) =>
+    private static Task WriteStatusAsync(KubeApi api, V1Alpha1ConsulACLPolicy policy, List<k8s.Models.V1Condition> conditions, AclPolicy? kept, CancellationToken cancel) =>
         api.WriteStatusAsync<V1Alpha1ConsulACLPolicy, ConsulACLPolicyStatus>(policy, new ConsulACLPolicyStatus
         {
             ObservedGeneration = policy.Metadata.Generation,

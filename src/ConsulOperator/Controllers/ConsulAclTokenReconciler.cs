@@ -25,6 +25,8 @@ public sealed class ConsulAclTokenReconciler(
     /// <summary>Held while the token may exist in Consul, which Kubernetes garbage collection cannot reach.</summary>
     public const string Finalizer = "consul.operator.dev/acl-token";
 
+    private readonly AclObjectReports<V1Alpha1ConsulACLToken> reports = new(events, time, t => t.Status?.Conditions, (t, conditions, cancel) => WriteStatusAsync(api, t, conditions, null, cancel));
+
     public string Name => "consulacltoken";
 
     public async Task<ReconcileResult> ReconcileAsync(string ns, string name, CancellationToken cancel)
@@ -45,23 +47,23 @@ public sealed class ConsulAclTokenReconciler(
         var problems = ConsulAclValidator.Validate(token, connection is null ? null : caches.OldestServerVersion(connection.Cluster));
         if (problems.Count > 0)
         {
-            return await RefuseAsync(token, "InvalidSpec", string.Join("; ", problems), cancel);
+            return await reports.RefuseAsync(token, "InvalidSpec", string.Join("; ", problems), cancel);
         }
 
         if (connection is null)
         {
-            return await WaitAsync(token, waiting, cancel);
+            return await reports.WaitAsync(token, waiting, cancel);
         }
 
         var (links, notReady) = Policies(token, connection.Cluster);
         if (notReady is not null)
         {
-            return await WaitAsync(token, notReady, cancel);
+            return await reports.WaitAsync(token, notReady, cancel);
         }
 
         if (secret is not null && !AclObjects.IsOwnedBy(secret, token))
         {
-            return await RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{secret.Metadata.Name} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
+            return await reports.RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{secret.Metadata.Name} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
         }
 
         token = await api.AddFinalizerAsync(token, Finalizer, cancel);
@@ -76,7 +78,7 @@ public sealed class ConsulAclTokenReconciler(
                 (secret, stored) = await WriteSecretAsync(token, connection, secret, stored, cancel);
                 if (secret is null)
                 {
-                    return await RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{ConsulAclValidator.SecretName(token)} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
+                    return await reports.RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{ConsulAclValidator.SecretName(token)} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
                 }
             }
             else if ((token.Spec.Rotation ?? "") != stored.Rotation)
@@ -102,7 +104,7 @@ public sealed class ConsulAclTokenReconciler(
             }
             else if (existing.SecretID != stored.SecretId)
             {
-                return await RefuseAsync(token, "AccessorTaken", $"Consul has a token {stored.AccessorId} with another secret than Secret {secret!.Metadata.Name} holds; it is left alone", cancel);
+                return await reports.RefuseAsync(token, "AccessorTaken", $"Consul has a token {stored.AccessorId} with another secret than Secret {secret!.Metadata.Name} holds; it is left alone", cancel);
             }
             else if (!wanted.IsMetBy(existing))
             {
@@ -131,19 +133,17 @@ public sealed class ConsulAclTokenReconciler(
                 (secret, _) = await WriteSecretAsync(token, connection, secret, final, cancel);
             }
 
-            await WriteStatusAsync(token, AclObjectStatus.Ready(token.Status?.Conditions, "InSync", $"token {final.AccessorId} is in Consul and in Secret {secret!.Metadata.Name}", token.Metadata.Generation, now), final, cancel);
+            await WriteStatusAsync(api, token, reports.Ready(token, "InSync", $"token {final.AccessorId} is in Consul and in Secret {secret!.Metadata.Name}"), final, cancel);
             var poll = options.ConsulPollInterval;
             return ReconcileResult.After(final.RevokePreviousAt is { } revokeAt && revokeAt - now < poll ? revokeAt - now : poll);
         }
         catch (ConsulApiException e) when (e.IsAclRejected)
         {
-            return await RefuseAsync(token, "RejectedByConsul", $"Consul refused the token: {e.Detail}", cancel);
+            return await reports.RefuseAsync(token, "RejectedByConsul", $"Consul refused the token: {e.Detail}", cancel);
         }
         catch (ConsulApiException e)
         {
-            await events.RecordAsync(token, EventRecorder.Warning, "ConsulError", e.Message, cancel);
-            await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, "ConsulError", e.Message, degraded: true, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
-            return ReconcileResult.After(TimeSpan.FromSeconds(5));
+            return await reports.ConsulErrorAsync(token, e, cancel);
         }
     }
 
@@ -242,7 +242,7 @@ public sealed class ConsulAclTokenReconciler(
         {
             if (connection is null)
             {
-                return await WaitToDeleteAsync(token, waiting, cancel);
+                return await reports.WaitToDeleteAsync(token, "the token", waiting, cancel);
             }
 
             try
@@ -254,7 +254,7 @@ public sealed class ConsulAclTokenReconciler(
             }
             catch (ConsulApiException e) when (e.IsTransient)
             {
-                return await WaitToDeleteAsync(token, new("ConsulError", e.Message), cancel);
+                return await reports.WaitToDeleteAsync(token, "the token", new("ConsulError", e.Message), cancel);
             }
 
             await events.RecordAsync(token, EventRecorder.Normal, "Deleted", $"token {string.Join(", ", accessors.OfType<string>().Distinct())} deleted from Consul", cancel);
@@ -265,27 +265,8 @@ public sealed class ConsulAclTokenReconciler(
         return ReconcileResult.Done;
     }
 
-    private async Task<ReconcileResult> WaitToDeleteAsync(V1Alpha1ConsulACLToken token, ClusterWait waiting, CancellationToken cancel)
-    {
-        var message = $"waiting to delete the token from Consul before the object goes: {waiting.Message}";
-        await events.RecordAsync(token, EventRecorder.Warning, "DeletionWaiting", message, cancel);
-        await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, "DeletionWaiting", message, degraded: true, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
-        return ReconcileResult.After(TimeSpan.FromSeconds(10));
-    }
 
-    private async Task<ReconcileResult> WaitAsync(V1Alpha1ConsulACLToken token, ClusterWait waiting, CancellationToken cancel)
-    {
-        // The cluster's and the policies' changes requeue this token, so there is nothing to poll for.
-        await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, waiting.Reason, waiting.Message, degraded: false, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
-        return ReconcileResult.Done;
-    }
 
-    private async Task<ReconcileResult> RefuseAsync(V1Alpha1ConsulACLToken token, string reason, string message, CancellationToken cancel)
-    {
-        await events.RecordAsync(token, EventRecorder.Warning, reason, message, cancel);
-        await WriteStatusAsync(token, AclObjectStatus.NotReady(token.Status?.Conditions, reason, message, degraded: true, token.Metadata.Generation, time.GetUtcNow()), null, cancel);
-        return ReconcileResult.Done;
-    }
 
     // Never the secret: only the AccessorID, which names the token and authorizes nothing.
     private async Task Changed(V1Alpha1ConsulACLToken token, string what, CancellationToken cancel)
@@ -294,7 +275,7 @@ public sealed class ConsulAclTokenReconciler(
         await events.RecordAsync(token, EventRecorder.Normal, "Synced", what, cancel);
     }
 
-    private Task WriteStatusAsync(V1Alpha1ConsulACLToken token, List<V1Condition> conditions, TokenSecret? kept, CancellationToken cancel) =>
+    private static Task WriteStatusAsync(KubeApi api, V1Alpha1ConsulACLToken token, List<V1Condition> conditions, TokenSecret? kept, CancellationToken cancel) =>
         api.WriteStatusAsync<V1Alpha1ConsulACLToken, ConsulACLTokenStatus>(token, new ConsulACLTokenStatus
         {
             ObservedGeneration = token.Metadata.Generation,
