@@ -65,15 +65,22 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         var operatorSecret = await FindOrCreateAsync(cluster, names.AclOperatorSecret, () => new() { [TokenKey] = NewSecretId() }, cancel);
         var operatorToken = KeyMaterialSecrets.Text(operatorSecret, TokenKey)!;
         var agentTokens = await EnsureAgentTokensAsync(cluster, cancel);
+        var metricsToken = cluster.Spec.Telemetry.Enabled
+            ? KeyMaterialSecrets.Text(await FindOrCreateAsync(cluster, names.AclMetricsSecret, () => new() { [TokenKey] = NewSecretId() }, cancel), TokenKey)
+            : null;
 
         var key = $"{names.Namespace}/{names.Cluster}";
         var servers = caches.OldestServerVersion(cluster);
-        var fingerprint = string.Join("|", [servers.ToString(), management, operatorToken, .. agentTokens.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}")]);
+        var fingerprint = string.Join("|", [servers.ToString(), management, operatorToken, metricsToken ?? "", .. agentTokens.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}")]);
         if (!settled.TryGetValue(key, out var last) || last != fingerprint)
         {
             var admin = consul.WithToken(management);
             await EnsurePoliciesAsync(admin, AclPolicies.For(agentTokens.Keys, servers), cancel);
             await EnsureTokenAsync(admin, AclPolicies.OperatorToken(operatorToken), cancel);
+            if (metricsToken is not null)
+            {
+                await EnsureTokenAsync(admin, AclPolicies.MetricsToken(metricsToken), cancel);
+            }
             await EnsureAnonymousCanResolveAsync(admin, cancel);
             foreach (var (pod, secretId) in agentTokens)
             {

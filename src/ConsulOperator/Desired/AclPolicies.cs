@@ -37,7 +37,20 @@ public static class AclPolicies
         agent_prefix "" { policy = "write" }
         """);
 
-    public static IReadOnlyList<NewAclPolicy> All => [DnsRead, Operator];
+    /// <summary>
+    /// What scraping an agent's metrics needs: agent read on that agent's node (agent/agent_endpoint.go
+    /// <c>AgentMetrics</c> checks <c>AgentReadAllowed(NodeName)</c> and nothing else).
+    /// </summary>
+    public static readonly NewAclPolicy Metrics = new(
+        "consul-operator-metrics",
+        "Lets Prometheus read agents' metrics; managed by consul-operator",
+        """
+        agent_prefix "" { policy = "read" }
+        """);
+
+    public static IReadOnlyList<NewAclPolicy> All => [DnsRead, Operator, Metrics];
+
+    public static NewAclToken MetricsToken(string secretId) => new("Prometheus scraping agent metrics; managed by consul-operator", NewAclToken.ByName(Metrics.Name), secretId);
 
     /// <summary>The built-in anonymous token: <c>structs.ACLTokenAnonymousID</c> in hashicorp/consul agent/structs/acl.go.</summary>
     public const string AnonymousTokenAccessor = "00000000-0000-0000-0000-000000000002";

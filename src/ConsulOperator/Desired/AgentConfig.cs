@@ -63,6 +63,8 @@ public static class AgentConfig
         ["acl.tokens"] = "the operator's ACL bootstrap (tokens live in Secrets)",
         ["ui_config.enabled"] = "spec.ui.enabled",
         ["ui"] = "spec.ui.enabled",
+        ["telemetry.prometheus_retention_time"] = "spec.telemetry.prometheusRetentionTime",
+        ["telemetry.disable_hostname"] = "spec.telemetry.disableHostname",
     };
 
     public static JsonObject Server(ConsulClusterSpec spec, Names names, int bootstrapExpect)
@@ -185,6 +187,16 @@ public static class AgentConfig
                     _ => "extend-cache",
                 },
                 ["enable_token_persistence"] = spec.Acl.EnableTokenPersistence,
+            };
+        }
+
+        // Both keys are in every supported version's list (v1.6.1 and ~1.16 agent/config/config.go).
+        if (spec.Telemetry.Enabled)
+        {
+            config["telemetry"] = new JsonObject
+            {
+                ["prometheus_retention_time"] = spec.Telemetry.PrometheusRetentionTime,
+                ["disable_hostname"] = spec.Telemetry.DisableHostname,
             };
         }
 

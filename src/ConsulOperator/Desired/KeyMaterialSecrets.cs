@@ -45,6 +45,10 @@ public static class KeyMaterialSecrets
         }
 
         leaves.Add(new(names.CliSecret, LeafRequest.For(CertificateRole.Cli, spec.Datacenter, spec.Domain, [])));
+        if (spec.Telemetry.Enabled)
+        {
+            leaves.Add(new(names.MetricsSecret, LeafRequest.Metrics(spec.Datacenter, spec.Domain)));
+        }
 
         var namespaceName = cluster.Metadata.NamespaceProperty ?? "default";
         return new KeyMaterialRequirements(

@@ -21,6 +21,12 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
 
     public const string AgentTokenSuffix = "-acl-token";
 
+    /// <summary>The client certificate Prometheus scrapes agents with (client auth only).</summary>
+    public string MetricsSecret => $"{Cluster}-metrics-tls";
+
+    /// <summary>The ACL token Prometheus scrapes agents with (agent read only).</summary>
+    public string AclMetricsSecret => $"{Cluster}-acl-metrics";
+
     public string SnapshotClaim => $"{Cluster}-snapshots";
 
     public string SnapshotCronJob => $"{Cluster}-snapshot";

@@ -27,4 +27,11 @@ public sealed record LeafRequest(CertificateRole Role, string CommonName, IReadO
 
         return new LeafRequest(role, commonName, [.. extraDnsNames, commonName, "localhost"], [IPAddress.Loopback]);
     }
+
+    /// <summary>What Prometheus scrapes agents with: client auth only, under a name no agent has (<c>metrics.&lt;dc&gt;.&lt;domain&gt;</c>).</summary>
+    public static LeafRequest Metrics(string datacenter, string domain)
+    {
+        var commonName = $"metrics.{datacenter}.{domain}";
+        return new LeafRequest(CertificateRole.Cli, commonName, [commonName], []);
+    }
 }

@@ -26,7 +26,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         ("operator/raft/configuration", ["GET"]), ("operator/raft/peer", ["DELETE"]), ("operator/autopilot/health", ["GET"]),
         ("operator/keyring", ["GET", "POST", "PUT", "DELETE"]),
         ("agent/members", ["GET"]), ("agent/services", ["GET"]), ("agent/service/register", ["PUT"]), ("agent/service/deregister/*", ["PUT"]),
-        ("agent/token/*", ["PUT"]), ("agent/leave", ["PUT"]), ("agent/force-leave/*", ["PUT"]),
+        ("agent/token/*", ["PUT"]), ("agent/leave", ["PUT"]), ("agent/force-leave/*", ["PUT"]), ("agent/metrics", ["GET"]),
         ("health/service/*", ["GET"]),
         ("acl/bootstrap", ["PUT"]), ("acl/token/self", ["GET"]), ("acl/token", ["PUT"]), ("acl/token/*", ["GET", "PUT", "DELETE"]), ("acl/tokens", ["GET"]),
         ("acl/policy", ["PUT"]), ("acl/policy/name/*", ["GET"]), ("acl/policy/*", ["GET", "PUT", "DELETE"]), ("acl/policies", ["GET"]),
@@ -73,6 +73,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
                 .Where(s => acl.Allows("service", s.Name, false)).Select(s => KeyValuePair.Create(s.Id, (JsonNode?)AgentService(s))))),
             ("GET", [_, "health", "service", var name]) => NeedsLeader() ?? Read(ServiceHealth(name, acl)),
             ("PUT", [_, "agent", "token", var kind]) => Require(acl, "agent", agent.Name, true) ?? SetAgentToken(agent, kind, body),
+            ("GET", [_, "agent", "metrics"]) => Require(acl, "agent", agent.Name, false) ?? Metrics(agent, query),
             ("PUT", [_, "agent", "leave"]) => Require(acl, "agent", agent.Name, true) ?? Leave(agent),
             ("PUT", [_, "agent", "force-leave", var node]) => Require(acl, "operator", "", true) ?? ForceLeave(node, query.ContainsKey("prune")),
             (_, [_, "acl", ..]) when !Datacenter.AclEnabled => new ConsulAnswer(401, "ACL support disabled"),
@@ -187,6 +188,37 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             })]),
         };
         return new ConsulAnswer(healthy ? 200 : 429, Json: reply);
+    }
+
+    // [M1] agent/agent_endpoint.go AgentMetrics: agent:read on the agent's own node; Prometheus text with ?format=prometheus,
+    // only while telemetry.prometheus_retention_time is positive (else 415 with the text below). [M2] Metric names are
+    // go-metrics keys with '.' as '_' (docs: agent telemetry); gauges carry the host name unless disable_hostname is set.
+    // The values are made up; only the names and the shape are upstream's.
+    private ConsulAnswer Metrics(Agent agent, IQueryCollection query)
+    {
+        var telemetry = agent.Start?.Config["telemetry"] as JsonObject;
+        if ((string?)query["format"] != "prometheus")
+        {
+            return Ok(new JsonObject { ["Timestamp"] = "2026-12-02 00:00:00 +0000 UTC", ["Gauges"] = new JsonArray(), ["Points"] = new JsonArray(), ["Counters"] = new JsonArray(), ["Samples"] = new JsonArray() });
+        }
+
+        if (!(ConsulOperator.Api.GoDuration.TryParse((string?)telemetry?["prometheus_retention_time"], out var retention) && retention > TimeSpan.Zero))
+        {
+            return new ConsulAnswer(415, "Prometheus is not enabled since its retention time is not positive");
+        }
+
+        var host = (bool?)telemetry?["disable_hostname"] == true ? "" : agent.Name.Replace('-', '_') + "_";
+        var gauges = new List<(string Name, double Value)> { ($"consul_{host}runtime_alloc_bytes", 12_582_912), ($"consul_{host}runtime_num_goroutines", 87) };
+        if (agent.Name == Datacenter.Leader)
+        {
+            var servers = RaftServers();
+            var voters = servers.Count(a => a.Voter);
+            gauges.Add(($"consul_{host}autopilot_healthy", servers.All(a => a.Status == MemberStatus.Alive && a.Healthy) ? 1 : 0));
+            gauges.Add(($"consul_{host}autopilot_failure_tolerance", Math.Max(0, servers.Count(a => a.Voter && a.Status == MemberStatus.Alive && a.Healthy) - ((voters / 2) + 1))));
+        }
+
+        var text = string.Concat(gauges.Select(g => $"# HELP {g.Name} {g.Name}\n# TYPE {g.Name} gauge\n{g.Name} {g.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n"));
+        return new ConsulAnswer(200, text);
     }
 
     private JsonObject Member(Agent a) => new()

@@ -18,7 +18,7 @@ public sealed class RenderCommandTests : IDisposable
 
         Assert.Equal(0, exitCode);
         var documents = YamlDocuments.Parse(output);
-        Assert.Equal(18, documents.Count);
+        Assert.Equal(19, documents.Count);
         Assert.Equal(["ConfigMap", "PodDisruptionBudget", "Secret", "Service", "StatefulSet"], documents.Select(d => (string?)d["kind"]).Distinct().Order());
         Assert.All(documents, d => Assert.Equal("consul", (string?)d["metadata"]!["namespace"]));
         Assert.Contains("#     \"Name\": \"r-3306-mysql\",", output, StringComparison.Ordinal);
@@ -54,7 +54,7 @@ public sealed class RenderCommandTests : IDisposable
 
         Assert.Equal(0, exitCode);
         Assert.Empty(stdout);
-        Assert.Equal(19, Directory.GetFiles(output).Length);
+        Assert.Equal(20, Directory.GetFiles(output).Length);
         Assert.True(File.Exists(Path.Combine(output, "consul-statefulset-consul-server.yaml")));
     }
 
@@ -152,7 +152,7 @@ public sealed class RenderCommandTests : IDisposable
         var (exitCode, output, _) = RunWithInput(File.ReadAllText(ClusterSample), "render", "-f", "-");
 
         Assert.Equal(0, exitCode);
-        Assert.Equal(18, YamlDocuments.Parse(output).Count);
+        Assert.Equal(19, YamlDocuments.Parse(output).Count);
     }
 
     [Fact]

@@ -95,6 +95,26 @@ public sealed class SimulatedConsulTests
         }
     }
 
+    [Theory]
+    [InlineData(true, true, 200, "\nconsul_runtime_alloc_bytes ")]
+    [InlineData(true, false, 200, "\nconsul_consul_server_0_runtime_alloc_bytes ")]
+    [InlineData(false, true, 415, "Prometheus is not enabled since its retention time is not positive")]
+    public async Task Prometheus_metrics_follow_the_rendered_telemetry_block(bool enabled, bool disableHostname, int status, string expected)
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(change: s =>
+        {
+            s.Acl.Enabled = false;
+            s.Telemetry.Enabled = enabled;
+            s.Telemetry.DisableHostname = disableHostname;
+        }));
+        var cli = consul.Material.Leaves["consul-cli-tls"];
+        using var scraper = new Consumer(consul.Fleet, new Uri("https://consul-server-0.consul-server.consul.svc:8501"), "", consul.Material.Ca.CertificatePem, (cli.CertificatePem, cli.PrivateKeyPem));
+
+        var (code, body) = await scraper.ScrapeAsync("/v1/agent/metrics?format=prometheus");
+        Assert.Equal(status, code);
+        Assert.Contains(expected, "\n" + body, StringComparison.Ordinal);
+    }
+
     // Agents follow their pods when the datacenter is next looked at, as on every request.
     private static ConsulOperator.Testing.Consul.ConsulDatacenter Refreshed(RenderedConsul consul)
     {

@@ -23,7 +23,7 @@ public class ConfigValidationTests
         {
             ["log_level"] = "INFO",
             ["node_meta"] = new JsonObject { ["rack"] = "r1" },
-            ["telemetry"] = new JsonObject { ["disable_hostname"] = true },
+            ["telemetry"] = new JsonObject { ["statsd_address"] = "statsd.monitoring:8125" },
             ["limits"] = new JsonObject { ["http_max_conns_per_client"] = 400 },
         });
 

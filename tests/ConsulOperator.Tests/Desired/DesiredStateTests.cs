@@ -18,7 +18,7 @@ public class DesiredStateTests
         [
             "ConfigMap/consul-ca-cert", "ConfigMap/consul-client-config", "ConfigMap/consul-server-config",
             "PodDisruptionBudget/consul-server",
-            "Secret/consul-ca", "Secret/consul-cli-tls", "Secret/consul-client-0-tls", "Secret/consul-client-1-tls", "Secret/consul-gossip",
+            "Secret/consul-ca", "Secret/consul-cli-tls", "Secret/consul-client-0-tls", "Secret/consul-client-1-tls", "Secret/consul-gossip", "Secret/consul-metrics-tls",
             "Secret/consul-server-0-tls", "Secret/consul-server-1-tls", "Secret/consul-server-2-tls",
             "Service/consul-client", "Service/consul-dns", "Service/consul-server", "Service/consul-ui",
             "StatefulSet/consul-client", "StatefulSet/consul-server",

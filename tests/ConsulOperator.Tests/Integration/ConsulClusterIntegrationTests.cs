@@ -27,7 +27,7 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
 
         // Built objects, and the ACL tokens' Secrets, which hold what Consul accepted and so are state, not desired objects.
         var expected = Clusters.Build(Clusters.Sample()).Select(o => $"{o.Kind}/{o.Metadata.Name}")
-            .Concat(["Secret/consul-acl-bootstrap", "Secret/consul-acl-operator", "Secret/consul-client-0-acl-token", "Secret/consul-client-1-acl-token", "Secret/consul-server-0-acl-token", "Secret/consul-server-1-acl-token", "Secret/consul-server-2-acl-token"]).Order(StringComparer.Ordinal);
+            .Concat(["Secret/consul-acl-bootstrap", "Secret/consul-acl-metrics", "Secret/consul-acl-operator", "Secret/consul-client-0-acl-token", "Secret/consul-client-1-acl-token", "Secret/consul-server-0-acl-token", "Secret/consul-server-1-acl-token", "Secret/consul-server-2-acl-token"]).Order(StringComparer.Ordinal);
         var actual = new[] { ("v1", "Secret"), ("v1", "ConfigMap"), ("v1", "Service"), ("apps/v1", "StatefulSet"), ("policy/v1", "PodDisruptionBudget") }
             .SelectMany(k => Harness.List(k.Item1, k.Item2).Select(o => $"{k.Item2}/{o["metadata"]!["name"]}")).Order(StringComparer.Ordinal);
         Assert.Equal(expected, actual);

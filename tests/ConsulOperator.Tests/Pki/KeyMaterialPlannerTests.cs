@@ -19,7 +19,7 @@ public class KeyMaterialPlannerTests
 
         Assert.NotNull(plan.Material.GossipKey);
         Assert.Equal(
-            ["consul-cli-tls", "consul-client-0-tls", "consul-client-1-tls", "consul-server-0-tls", "consul-server-1-tls", "consul-server-2-tls"],
+            ["consul-cli-tls", "consul-client-0-tls", "consul-client-1-tls", "consul-metrics-tls", "consul-server-0-tls", "consul-server-1-tls", "consul-server-2-tls"],
             plan.Material.Leaves.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(["CA", "GossipKey", .. plan.Material.Leaves.Keys.Select(_ => "Missing")], plan.Changes.Select(c => c.Subject is "CA" or "GossipKey" ? c.Subject : c.Reason));
         Assert.All(plan.Material.Leaves.Values, leaf => Assert.True(plan.Material.Ca.IsIssuerOf(leaf)));
@@ -100,7 +100,7 @@ public class KeyMaterialPlannerTests
         var plan = KeyMaterialPlanner.Plan(KeyMaterialSecrets.Read(cluster, secrets), KeyMaterialSecrets.Requirements(cluster), time);
 
         Assert.Equal(Text(secrets, "consul-ca", "tls.crt"), plan.Material.Ca.CertificatePem);
-        Assert.Equal(6, plan.Changes.Count);
+        Assert.Equal(7, plan.Changes.Count);
         Assert.All(plan.Changes, c => Assert.Equal("Expiring", c.Reason));
     }
 

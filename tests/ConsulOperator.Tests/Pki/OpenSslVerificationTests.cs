@@ -37,7 +37,7 @@ public sealed class OpenSslVerificationTests : IDisposable
             }
             else
             {
-                Assert.Equal("consul-cli-tls", name);
+                Assert.True(name is "consul-cli-tls" or "consul-metrics-tls", name);
                 AssertVerifies(caFile, leaf, "sslclient", null);
                 AssertRejected(caFile, leaf, "sslserver", null, "unsuitable certificate purpose");
             }
@@ -45,7 +45,7 @@ public sealed class OpenSslVerificationTests : IDisposable
             checkedCount++;
         }
 
-        Assert.Equal(3 + 2 + 1, checkedCount);
+        Assert.Equal(3 + 2 + 2, checkedCount);
     }
 
     [Fact]

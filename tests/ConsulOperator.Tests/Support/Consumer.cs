@@ -18,18 +18,38 @@ public sealed class Consumer : IDisposable
     private readonly HttpClient http;
 
     public Consumer(V1Secret secret, TestConsulFleet fleet, bool presentCertificate = true)
+        : this(
+            fleet, new Uri(Text(secret, AclObjects.HttpAddressKey)), Text(secret, AclObjects.TokenKey), Text(secret, KeyMaterialSecrets.CaCertificateKey),
+            presentCertificate && secret.Data.ContainsKey(KeyMaterialSecrets.CertificateKey) ? (Text(secret, KeyMaterialSecrets.CertificateKey), Text(secret, KeyMaterialSecrets.PrivateKeyKey)) : null)
     {
-        Address = new Uri(Text(secret, AclObjects.HttpAddressKey));
-        Token = Text(secret, AclObjects.TokenKey);
-        var ca = X509Certificate2.CreateFromPem(Text(secret, KeyMaterialSecrets.CaCertificateKey));
+    }
+
+    /// <summary>
+    /// A consumer put together from parts, as a scrape configuration is: the address dialled, the name the server
+    /// certificate is checked against (a scrape's tls_config.server_name), the CA, a client certificate. The name goes
+    /// only into the check: the simulated Consul tells agents apart by the name dialled, where a real one is told apart by
+    /// its address.
+    /// </summary>
+    public Consumer(TestConsulFleet fleet, Uri address, string token, string caPem, (string Certificate, string Key)? client, string? serverName = null)
+    {
+        Address = address;
+        Token = token;
+        var ca = X509Certificate2.CreateFromPem(caPem);
         var ssl = new SslClientAuthenticationOptions
         {
             TargetHost = Address.Host,
             CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, CustomTrustStore = { ca }, RevocationMode = X509RevocationMode.NoCheck },
         };
-        if (presentCertificate && secret.Data.ContainsKey(KeyMaterialSecrets.CertificateKey))
+        if (serverName is not null)
         {
-            var pem = X509Certificate2.CreateFromPem(Text(secret, KeyMaterialSecrets.CertificateKey), Text(secret, KeyMaterialSecrets.PrivateKeyKey));
+            // The chain is still checked by the policy above; only the name checked is the one given.
+            ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None
+                && certificate is not null && X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()).MatchesHostname(serverName);
+        }
+        if (client is { } pair)
+        {
+            var pem = X509Certificate2.CreateFromPem(pair.Certificate, pair.Key);
             ssl.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
         }
 
@@ -71,6 +91,18 @@ public sealed class Consumer : IDisposable
 
         var entry = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray()[0]!;
         return Encoding.UTF8.GetString(Convert.FromBase64String((string)entry["Value"]!));
+    }
+
+    /// <summary>A GET as Prometheus sends it, the token as a Bearer credential: the status and the body.</summary>
+    public async Task<(int Status, string Body)> ScrapeAsync(string pathAndQuery)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Address, pathAndQuery));
+        if (Token.Length > 0)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        }
+        using var response = await http.SendAsync(request);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     public void Dispose() => http.Dispose();

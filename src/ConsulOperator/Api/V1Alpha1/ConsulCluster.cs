@@ -74,6 +74,9 @@ public sealed class ConsulClusterSpec
     /// <summary>Scheduled raft snapshots (consul snapshot save) into a PersistentVolumeClaim, with retention.</summary>
     public SnapshotSpec Snapshots { get; set; } = new();
 
+    /// <summary>Consul's own metrics for Prometheus.</summary>
+    public TelemetrySpec Telemetry { get; set; } = new();
+
     /// <summary>Raw agent configuration merged into both server and client configuration. Every key must be a valid Consul configuration key for the version; keys the operator manages are refused.</summary>
     [PreserveUnknownFields]
     public JsonObject? ExtraConfig { get; set; }
@@ -342,6 +345,20 @@ public sealed class SnapshotSpec
     /// <summary>StorageClass of the snapshot volume; the cluster default when unset.</summary>
     [MaxLength(253)]
     public string? StorageClassName { get; set; }
+}
+
+/// <summary>Consul's own metrics, which every agent serves at /v1/agent/metrics?format=prometheus.</summary>
+public sealed class TelemetrySpec
+{
+    /// <summary>Keep metrics for Prometheus, and keep a scrape identity (client certificate and ACL token) for it.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How long Consul keeps a metric for Prometheus after its last update; must be positive for Prometheus output.</summary>
+    [RegularExpression(Patterns.Duration)]
+    public string PrometheusRetentionTime { get; set; } = "1m";
+
+    /// <summary>Leave the host name out of metric names, so that series of one metric line up across agents.</summary>
+    public bool DisableHostname { get; set; } = true;
 }
 
 /// <summary>The Consul web UI, served by the servers over HTTPS.</summary>

@@ -41,6 +41,12 @@ public static partial class ConsulClusterValidator
             problems.Add(new("spec.servers.replicas", $"{spec.Servers.Replicas} is even; use 1, 3, 5 or 7 so that a quorum survives the loss of (replicas-1)/2 servers"));
         }
 
+        // agent/agent_endpoint.go AgentMetrics: a retention time that is not positive turns Prometheus output off (415).
+        if (spec.Telemetry.Enabled && GoDuration.TryParse(spec.Telemetry.PrometheusRetentionTime, out var retention) && retention <= TimeSpan.Zero)
+        {
+            problems.Add(new("spec.telemetry.prometheusRetentionTime", $"\"{spec.Telemetry.PrometheusRetentionTime}\" is not positive; Consul serves no Prometheus metrics then. Use 1m or more, or set spec.telemetry.enabled to false"));
+        }
+
         CheckTls(spec, problems);
         CheckDns(spec, problems);
         return problems;
