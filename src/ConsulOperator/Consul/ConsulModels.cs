@@ -11,7 +11,8 @@ public sealed record RaftServer(string ID, string Node, string Address, bool Lea
 public sealed record RaftConfiguration(IReadOnlyList<RaftServer> Servers, ulong Index);
 
 /// <summary>One server in <c>GET /v1/operator/autopilot/health</c>.</summary>
-public sealed record ServerHealth(string ID, string Name, string Address, string SerfStatus, string Version, bool Leader, bool Healthy, bool Voter);
+public sealed record ServerHealth(
+    string ID, string Name, string Address, string SerfStatus, string Version, bool Leader, bool Healthy, bool Voter, ulong LastIndex = 0, ulong LastTerm = 0, DateTime? StableSince = null);
 
 public sealed record AutopilotHealth(bool Healthy, int FailureTolerance, IReadOnlyList<ServerHealth> Servers);
 

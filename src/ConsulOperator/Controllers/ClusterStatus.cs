@@ -37,11 +37,14 @@ public static class ClusterStatus
         // first; it needs a human.
         var podsRunning = readyServers == spec.Servers.Replicas && readyClients == spec.Clients.Replicas;
         var aclBlocked = acl.Reason == ConsulAcl.BootstrappedElsewhere;
+        var serverStatus = consul.Autopilot is { } autopilot ? RaftLag.Servers(autopilot, cluster.Status?.Servers, now) : cluster.Status?.Servers;
+        var lagging = serverStatus is null ? [] : RaftLag.Lagging(serverStatus, now);
         var (degraded, degradedReason, degradedMessage) = (podsRunning, health.Healthy, acl.Ready) switch
         {
             _ when aclBlocked => (true, acl.Reason, acl.Message),
             (true, false, _) => (true, health.Reason, health.Message),
             (true, true, false) => (true, acl.Reason, acl.Message),
+            _ when lagging.Count > 0 => (true, "ServersLagging", $"trailing the leader's raft log: {string.Join(", ", lagging)}"),
             _ => (false, "AsExpected", "no problem found"),
         };
         conditions = Conditions.Set(conditions, Conditions.Degraded, degraded, degradedReason, degradedMessage, generation, now);
@@ -70,6 +73,7 @@ public static class ClusterStatus
             RaftPeers = consul.Asked ? [.. consul.Raft.Servers.Select(s => s.Node).Order(StringComparer.Ordinal)] : cluster.Status?.RaftPeers,
             Voters = consul.Asked ? consul.Raft.Servers.Count(s => s.Voter) : cluster.Status?.Voters,
             FailureTolerance = consul.Autopilot?.FailureTolerance ?? cluster.Status?.FailureTolerance,
+            Servers = serverStatus,
             AliveMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Alive) : cluster.Status?.AliveMembers,
             FailedMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Failed) : cluster.Status?.FailedMembers,
             DnsServiceIP = dnsIp,

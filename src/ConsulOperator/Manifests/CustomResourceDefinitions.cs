@@ -15,6 +15,7 @@ public static class CustomResourceDefinitions
             Column("Ready Servers", "integer", ".status.readyServers", "Servers ready"),
             Column("Leader", "string", ".status.leader", "Raft leader"),
             Column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Ready condition"),
+            Column("Tolerance", "integer", ".status.failureTolerance", "Servers that may fail without losing quorum", priority: 1),
             Column("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", "Why (not) ready", priority: 1),
             Column("Age", "date", ".metadata.creationTimestamp", null),
         ]);

@@ -181,7 +181,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
                 ["Leader"] = a.Name == Datacenter.Leader,
                 ["LastContact"] = a.Name == Datacenter.Leader ? "0s" : "12.5ms",
                 ["LastTerm"] = 2,
-                ["LastIndex"] = 46,
+                ["LastIndex"] = Datacenter.Index > a.RaftLag ? Datacenter.Index - a.RaftLag : 0,
                 ["Healthy"] = a.Status == MemberStatus.Alive && a.Healthy,
                 ["Voter"] = a.Voter,
                 ["StableSince"] = a.JoinedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),

@@ -163,6 +163,15 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
     }
 
+    /// <summary>A test's way to make a follower trail the leader's raft log by this many entries (a slow disk, a bad link).</summary>
+    public void SetRaftLag(string agentName, ulong entries)
+    {
+        lock (gate)
+        {
+            agents[agentName].RaftLag = entries;
+        }
+    }
+
     /// <summary>A test's way to make a server unhealthy (failing autopilot) without taking its pod away.</summary>
     public void SetHealthy(string agentName, bool healthy)
     {
@@ -546,6 +555,9 @@ public sealed class ConsulDatacenter(TimeProvider time)
         public int BootstrapExpect => Start?.BootstrapExpect ?? 0;
 
         public bool KeyringResponsive { get; set; } = true;
+
+        /// <summary>How many raft entries this server trails the leader by.</summary>
+        public ulong RaftLag { get; set; }
 
         /// <summary>The agent's gossip keyring, primary key first.</summary>
         public List<string> Keys { get; } = [];

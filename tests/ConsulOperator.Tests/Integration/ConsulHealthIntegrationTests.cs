@@ -65,4 +65,34 @@ public sealed class ConsulHealthIntegrationTests() : IntegrationTest()
 
     private Task WaitForConditionAsync(string type, string status, string reason) => OperatorHarness.WaitUntilAsync(
         () => Condition(type) is { } c && c.Status == status && c.Reason == reason, $"{type}={status} ({reason})", TimeSpan.FromSeconds(20));
+
+    [Fact]
+    public async Task Status_lists_each_server_with_the_raft_index_consul_reports_and_marks_a_trailing_follower()
+    {
+        Harness.Create(Clusters.Sample());
+        await WaitForReadyAsync();
+        var dc = Harness.Consul.Datacenter("consul", "consul")!;
+
+        ConsulOperator.Api.V1Alpha1.ServerStatus[]? servers = null;
+        await OperatorHarness.WaitUntilAsync(
+            () => (servers = Harness.Get<V1Alpha1ConsulCluster>("consul")?.Status?.Servers?.ToArray()) is { Length: 3 } s && s.All(x => x.LastIndex == (long)dc.Index),
+            "status.servers to show the datacenter's raft index on every server");
+        Assert.Equal(["consul-server-0", "consul-server-1", "consul-server-2"], servers!.Select(s => s.Name));
+        Assert.Single(servers!, s => s.Leader);
+        Assert.All(servers!, s => Assert.True(s.Voter && s.Healthy));
+
+        // Writes move the log on (600 of them, as a busy datacenter would), and one follower falls 300 entries behind
+        // (autopilot's max_trailing_logs is 250): status says since when.
+        for (var i = 0; i < 600; i++)
+        {
+            dc.Edit((_, _) => { });
+        }
+
+        var follower = servers!.First(s => !s.Leader).Name;
+        dc.SetRaftLag(follower, 300);
+        await OperatorHarness.WaitUntilAsync(
+            () => Harness.Get<V1Alpha1ConsulCluster>("consul")?.Status?.Servers?.SingleOrDefault(s => s.Name == follower) is { LaggingSince: not null } s && s.LastIndex == (long)dc.Index - 300,
+            "the trailing follower to be marked");
+        Assert.All(Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status!.Servers!.Where(s => s.Name != follower), s => Assert.Null(s.LaggingSince));
+    }
 }

@@ -371,6 +371,34 @@ public sealed class UiSpec
     public UiServiceType ServiceType { get; set; } = UiServiceType.ClusterIP;
 }
 
+/// <summary>One server as autopilot reports it.</summary>
+public sealed class ServerStatus
+{
+    /// <summary>The server's node (pod) name.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Whether it is the raft leader.</summary>
+    public bool Leader { get; set; }
+
+    /// <summary>Whether it votes in raft.</summary>
+    public bool Voter { get; set; }
+
+    /// <summary>Whether autopilot calls it healthy.</summary>
+    public bool Healthy { get; set; }
+
+    /// <summary>The index of its last raft log entry.</summary>
+    public long LastIndex { get; set; }
+
+    /// <summary>The raft term of that entry.</summary>
+    public long LastTerm { get; set; }
+
+    /// <summary>Since when autopilot has seen it healthy.</summary>
+    public DateTime? StableSince { get; set; }
+
+    /// <summary>Since when it trails the leader by more than autopilot's default max_trailing_logs (250 entries).</summary>
+    public DateTime? LaggingSince { get; set; }
+}
+
 /// <summary>What the operator last observed of the cluster.</summary>
 public sealed class ConsulClusterStatus
 {
@@ -400,6 +428,9 @@ public sealed class ConsulClusterStatus
 
     /// <summary>How many servers may fail without losing quorum, as autopilot reports it.</summary>
     public int? FailureTolerance { get; set; }
+
+    /// <summary>Each server as autopilot last reported it: leader, voter, health, raft index and term.</summary>
+    public List<ServerStatus>? Servers { get; set; }
 
     /// <summary>Gossip members (servers and clients) alive.</summary>
     public int? AliveMembers { get; set; }
