@@ -269,6 +269,7 @@ public sealed class ConsulClusterReconciler(
         V1StatefulSet set => applier.ApplyAsync(set, caches.StatefulSets, cancel),
         V1PersistentVolumeClaim claim => applier.ApplyAsync(claim, caches.Claims, cancel),
         V1CronJob job => applier.ApplyAsync(job, caches.CronJobs, cancel),
+        V1Ingress ingress => applier.ApplyAsync(ingress, caches.Ingresses, cancel),
         _ => throw new InvalidOperationException($"no cache for {item.Kind}"),
     };
 

@@ -38,6 +38,8 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1CronJob> CronJobs { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.CronJob"), time);
 
+    public Informer<V1Ingress> Ingresses { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Ingress"), time);
+
     public Informer<V1PodDisruptionBudget> DisruptionBudgets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PodDisruptionBudget"), time);
 
     /// <summary>The cluster DNS ConfigMaps (CoreDNS, coredns-custom, kube-dns), which are not ours and so carry no label of ours.</summary>
@@ -52,7 +54,7 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public bool HasSynced => All.All(i => i.HasSynced);
 
     private IEnumerable<IInformer> All =>
-        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, DnsConfigMaps];
+        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, Ingresses, DnsConfigMaps];
 
     /// <summary>
     /// Routes every change to the key of the object it concerns: the ConsulCluster of its children and pods; every
@@ -104,6 +106,7 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         StatefulSets.Changed += o => EnqueueOwner(o, enqueue);
         DisruptionBudgets.Changed += o => EnqueueOwner(o, enqueue);
         CronJobs.Changed += o => EnqueueOwner(o, enqueue);
+        Ingresses.Changed += o => EnqueueOwner(o, enqueue);
         Claims.Changed += o => EnqueueInstance(o, enqueue);
 
         // Pods belong to a StatefulSet; the instance label names their cluster.

@@ -230,7 +230,8 @@ public static class AgentConfig
         // An auto-encrypt client has no certificate from our CA for its listeners, so nothing could present one to it.
         var clientWithoutOwnCertificate = !server && spec.Clients.AutoEncrypt;
         var verifyIncomingRpc = tls.VerifyIncoming && !clientWithoutOwnCertificate;
-        var verifyIncomingHttps = tls.HttpsVerifyIncoming && !clientWithoutOwnCertificate;
+        // Browsers cannot present a client certificate to the UI the servers serve; ACL login stands in (validated: ACLs deny by default).
+        var verifyIncomingHttps = tls.HttpsVerifyIncoming && !clientWithoutOwnCertificate && !(server && spec.Ui.BrowserAccess);
 
         if (version.UsesTlsStanza)
         {

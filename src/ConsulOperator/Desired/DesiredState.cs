@@ -29,6 +29,7 @@ public static class DesiredState
         }
 
         objects.AddRange(Services.Build(cluster));
+        objects.AddRange(UiIngress.Build(cluster));
         objects.Add(PodDisruptionBudgets.ForServers(cluster, plan));
         objects.Add(StatefulSets.Servers(cluster, serverConfig, plan.Current));
         if (clientConfig is not null)

@@ -47,7 +47,12 @@ public static class KeyMaterialSecrets
         leaves.Add(new(names.CliSecret, LeafRequest.For(CertificateRole.Cli, spec.Datacenter, spec.Domain, [])));
         if (spec.Telemetry.Enabled)
         {
-            leaves.Add(new(names.MetricsSecret, LeafRequest.Metrics(spec.Datacenter, spec.Domain)));
+            leaves.Add(new(names.MetricsSecret, LeafRequest.ApiClient("metrics", spec.Datacenter, spec.Domain)));
+        }
+
+        if (spec.Ui.Ingress is not null && spec.Ui.Enabled)
+        {
+            leaves.Add(new(names.UiProxySecret, LeafRequest.ApiClient("ui-proxy", spec.Datacenter, spec.Domain)));
         }
 
         var namespaceName = cluster.Metadata.NamespaceProperty ?? "default";
@@ -118,7 +123,7 @@ public static class KeyMaterialSecrets
         foreach (var (secretName, leaf) in material.Leaves.OrderBy(l => l.Key, StringComparer.Ordinal))
         {
             var component = secretName.StartsWith(names.Clients + "-", StringComparison.Ordinal) ? Components.Client
-                : secretName == names.CliSecret ? Components.Pki : Components.Server;
+                : secretName.StartsWith(names.Servers + "-", StringComparison.Ordinal) ? Components.Server : Components.Pki;
             yield return TlsSecret(cluster, secretName, component, leaf.CertificatePem, leaf.PrivateKeyPem, material.Ca.CertificatePem);
         }
     }

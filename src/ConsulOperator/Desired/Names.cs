@@ -27,6 +27,9 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     /// <summary>The ACL token Prometheus scrapes agents with (agent read only).</summary>
     public string AclMetricsSecret => $"{Cluster}-acl-metrics";
 
+    /// <summary>The client certificate the UI Ingress controller presents to the servers (ingress-nginx proxy-ssl-secret).</summary>
+    public string UiProxySecret => $"{Cluster}-ui-proxy-tls";
+
     public string SnapshotClaim => $"{Cluster}-snapshots";
 
     public string SnapshotCronJob => $"{Cluster}-snapshot";

@@ -47,6 +47,9 @@ public static class Rbac
             Rule("apps", ["statefulsets"], Manage),
             Rule("policy", ["poddisruptionbudgets"], Manage),
 
+            // The UI's Ingress, when spec.ui.ingress asks for one.
+            Rule("networking.k8s.io", ["ingresses"], Manage),
+
             // Scheduled snapshots: the CronJob, and the volume they are kept on, which the operator never deletes.
             Rule("batch", ["cronjobs"], Manage),
             Rule("", ["persistentvolumeclaims"], Manage),

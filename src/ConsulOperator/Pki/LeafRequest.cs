@@ -28,10 +28,13 @@ public sealed record LeafRequest(CertificateRole Role, string CommonName, IReadO
         return new LeafRequest(role, commonName, [.. extraDnsNames, commonName, "localhost"], [IPAddress.Loopback]);
     }
 
-    /// <summary>What Prometheus scrapes agents with: client auth only, under a name no agent has (<c>metrics.&lt;dc&gt;.&lt;domain&gt;</c>).</summary>
-    public static LeafRequest Metrics(string datacenter, string domain)
+    /// <summary>
+    /// A caller of the HTTPS API that is no agent: client auth only, under a name of its own that no agent has
+    /// (<c>&lt;who&gt;.&lt;dc&gt;.&lt;domain&gt;</c>: metrics for Prometheus, ui-proxy for the UI Ingress).
+    /// </summary>
+    public static LeafRequest ApiClient(string who, string datacenter, string domain)
     {
-        var commonName = $"metrics.{datacenter}.{domain}";
+        var commonName = $"{who}.{datacenter}.{domain}";
         return new LeafRequest(CertificateRole.Cli, commonName, [commonName], []);
     }
 }

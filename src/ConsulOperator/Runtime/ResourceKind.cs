@@ -27,6 +27,7 @@ public static class Kinds
         [typeof(V1Pod)] = new("", "v1", "pods", "Pod"),
         [typeof(V1PersistentVolumeClaim)] = new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
         [typeof(V1CronJob)] = new("batch", "v1", "cronjobs", "CronJob"),
+        [typeof(V1Ingress)] = new("networking.k8s.io", "v1", "ingresses", "Ingress"),
         [typeof(V1PodDisruptionBudget)] = new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
         [typeof(V1Lease)] = new("coordination.k8s.io", "v1", "leases", "Lease"),
         [typeof(V1Alpha1ConsulCluster)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulCluster.KindName),

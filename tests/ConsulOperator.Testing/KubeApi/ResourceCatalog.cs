@@ -22,6 +22,7 @@ public static class ResourceCatalog
         new("", "v1", "events", "Event", true, false),
         new("apps", "v1", "statefulsets", "StatefulSet", true, true),
         new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, true),
+        new("networking.k8s.io", "v1", "ingresses", "Ingress", true, true),
         new("batch", "v1", "cronjobs", "CronJob", true, true),
         new("coordination.k8s.io", "v1", "leases", "Lease", true, false),
         new("events.k8s.io", "v1", "events", "Event", true, false),

@@ -299,4 +299,58 @@ public class ServicesAndBudgetTests
         Assert.True(servers - maxUnavailable >= (servers / 2) + 1);
         Assert.Equal("server", budget.Spec.Selector.MatchLabels[Labels.Component]);
     }
+
+    [Fact]
+    public void The_ui_ingress_speaks_https_to_the_servers_with_a_client_certificate_issued_for_its_controller()
+    {
+        var cluster = Clusters.Default(change: s => s.Ui.Ingress = new UiIngressSpec
+        {
+            ClassName = "nginx",
+            Host = "consul.example.com",
+            TlsSecretName = "consul-example-com",
+            Annotations = new() { ["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "120", ["nginx.ingress.kubernetes.io/proxy-ssl-server-name"] = "off" },
+        });
+        var objects = Clusters.Build(cluster);
+        var ingress = objects.Named<V1Ingress>("consul-ui");
+
+        Assert.Equal("nginx", ingress.Spec.IngressClassName);
+        var rule = Assert.Single(ingress.Spec.Rules);
+        Assert.Equal("consul.example.com", rule.Host);
+        var backend = Assert.Single(rule.Http.Paths).Backend.Service;
+        Assert.Equal(("consul-ui", "https"), (backend.Name, backend.Port.Name));
+        Assert.Equal(["consul.example.com"], Assert.Single(ingress.Spec.Tls).Hosts);
+        var annotations = ingress.Metadata.Annotations;
+        Assert.Equal("HTTPS", annotations["nginx.ingress.kubernetes.io/backend-protocol"]);
+        Assert.Equal("consul/consul-ui-proxy-tls", annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"]);
+        Assert.Equal(("on", "server.dc1.consul"), (annotations["nginx.ingress.kubernetes.io/proxy-ssl-verify"], annotations["nginx.ingress.kubernetes.io/proxy-ssl-name"]));
+        Assert.Equal(("120", "off"), (annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], annotations["nginx.ingress.kubernetes.io/proxy-ssl-server-name"]));
+
+        // The Secret the controller reads: client certificate, key and the CA to verify the servers with.
+        var proxy = objects.Named<V1Secret>("consul-ui-proxy-tls");
+        Assert.Equal(["ca.crt", "tls.crt", "tls.key"], proxy.Data.Keys.Order(StringComparer.Ordinal));
+        var leaf = ConsulOperator.Pki.IssuedCertificate.Load(System.Text.Encoding.UTF8.GetString(proxy.Data["tls.crt"]), System.Text.Encoding.UTF8.GetString(proxy.Data["tls.key"]), "proxy");
+        Assert.Equal("ui-proxy.dc1.consul", leaf.CommonName);
+        Assert.Equal(["1.3.6.1.5.5.7.3.2"], leaf.ExtendedKeyUsages);
+
+        // The servers keep verifying client certificates.
+        Assert.True((bool)AgentConfig.Server(cluster.Spec, KeyMaterialSecrets.NamesOf(cluster), 3)["tls"]!["https"]!["verify_incoming"]!);
+    }
+
+    [Fact]
+    public void Browser_access_turns_off_client_certificates_on_the_servers_https_only_and_needs_acls_that_deny()
+    {
+        var cluster = Clusters.Default(change: s => s.Ui.BrowserAccess = true);
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        Assert.False((bool)AgentConfig.Server(cluster.Spec, names, 3)["tls"]!["https"]!["verify_incoming"]!);
+        Assert.True((bool)AgentConfig.Server(cluster.Spec, names, 3)["tls"]!["defaults"]!["verify_incoming"]!);
+        Assert.True((bool)AgentConfig.Client(cluster.Spec, names)["tls"]!["https"]!["verify_incoming"]!);
+        Assert.Empty(ConsulClusterValidator.Validate(cluster));
+
+        var open = Clusters.Default(change: s =>
+        {
+            s.Ui.BrowserAccess = true;
+            s.Acl.DefaultPolicy = AclPolicy.Allow;
+        });
+        Assert.Contains(ConsulClusterValidator.Validate(open), p => p.Path == "spec.ui.browserAccess");
+    }
 }

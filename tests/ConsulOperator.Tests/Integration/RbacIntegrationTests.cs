@@ -12,12 +12,15 @@ public sealed class RbacIntegrationTests() : IntegrationTest()
     [Fact]
     public async Task Every_request_the_operator_sent_is_allowed_by_its_generated_rbac()
     {
-        Harness.Create(Clusters.Sample());
+        var sample = Clusters.Sample();
+        sample.Spec.Ui.Ingress = new UiIngressSpec { ClassName = "nginx", Host = "consul.example.com" };
+        Harness.Create(sample);
         var input = ConsulOperator.Cli.InputDocuments.Read([Repository.PathOf("config/samples/vault-storage.yaml")], TextReader.Null);
         Harness.Create(input.AclPolicies[0]);
         Harness.Create(input.AclTokens[0]);
         await WaitForReadyAsync();
         await OperatorHarness.WaitUntilAsync(() => Conditions.IsTrue(Harness.Get<V1Alpha1ConsulACLToken>("vault")?.Status?.Conditions, Conditions.Ready), "the vault token to be ready");
+        Assert.Equal("consul.example.com", Harness.Get<k8s.Models.V1Ingress>("consul-ui")!.Spec.Rules[0].Host);
 
         // A client scaled away (its token Secret is deleted), then the ACL objects and the cluster deleted.
         var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
@@ -37,6 +40,7 @@ public sealed class RbacIntegrationTests() : IntegrationTest()
         Assert.Contains(("update", "consulclusters"), used);
         Assert.Contains(("update", "consulacltokens"), used);
         Assert.Contains(("delete", "secrets"), used);
+        Assert.Contains(("create", "ingresses"), used);
         foreach (var (verb, plural) in used)
         {
             var rules = plural == "leases" ? leaseRules : clusterRules;

@@ -369,6 +369,35 @@ public sealed class UiSpec
 
     /// <summary>Type of the UI Service.</summary>
     public UiServiceType ServiceType { get; set; } = UiServiceType.ClusterIP;
+
+    /// <summary>An Ingress to the UI Service, HTTPS to the servers.</summary>
+    public UiIngressSpec? Ingress { get; set; }
+
+    /// <summary>
+    /// Let browsers reach the servers' HTTPS API directly (port-forward, a LoadBalancer UI Service) without a client
+    /// certificate, which they cannot present, relying on ACL login instead. Off by default; the Ingress needs no such
+    /// thing, since its controller presents a certificate the operator issues for it.
+    /// </summary>
+    public bool BrowserAccess { get; set; }
+}
+
+/// <summary>A networking.k8s.io/v1 Ingress to the UI.</summary>
+public sealed class UiIngressSpec
+{
+    /// <summary>The IngressClass (ingressClassName).</summary>
+    [MaxLength(253)]
+    public string? ClassName { get; set; }
+
+    /// <summary>The host name browsers use.</summary>
+    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string Host { get; set; } = "";
+
+    /// <summary>A Secret with the certificate the Ingress serves to browsers for that host.</summary>
+    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string? TlsSecretName { get; set; }
+
+    /// <summary>Annotations for the Ingress controller; they win over the ones the operator sets for ingress-nginx.</summary>
+    public Dictionary<string, string>? Annotations { get; set; }
 }
 
 /// <summary>One server as autopilot reports it.</summary>

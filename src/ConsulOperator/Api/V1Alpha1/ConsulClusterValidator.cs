@@ -47,6 +47,16 @@ public static partial class ConsulClusterValidator
             problems.Add(new("spec.telemetry.prometheusRetentionTime", $"\"{spec.Telemetry.PrometheusRetentionTime}\" is not positive; Consul serves no Prometheus metrics then. Use 1m or more, or set spec.telemetry.enabled to false"));
         }
 
+        if (spec.Ui.BrowserAccess && (!spec.Ui.Enabled || !spec.Acl.Enabled || spec.Acl.DefaultPolicy != AclPolicy.Deny))
+        {
+            problems.Add(new("spec.ui.browserAccess", "turns off client certificates on the servers' HTTPS API, so it needs spec.ui.enabled and ACLs on with defaultPolicy deny; otherwise anyone who reaches the UI can do anything"));
+        }
+
+        if (spec.Ui.Ingress is not null && !spec.Ui.Enabled)
+        {
+            problems.Add(new("spec.ui.ingress", "needs spec.ui.enabled: the Ingress leads to the UI Service"));
+        }
+
         CheckTls(spec, problems);
         CheckDns(spec, problems);
         return problems;
