@@ -209,15 +209,18 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 
         var host = (bool?)telemetry?["disable_hostname"] == true ? "" : agent.Name.Replace('-', '_') + "_";
         var gauges = new List<(string Name, double Value)> { ($"consul_{host}runtime_alloc_bytes", 12_582_912), ($"consul_{host}runtime_num_goroutines", 87) };
-        if (agent.Name == Datacenter.Leader)
+        var leader = agent.Name == Datacenter.Leader;
+        if (agent.Server && (leader || agent.Behaviour.EmitsAutopilotMetricsOnEveryServer))
         {
             var servers = RaftServers();
             var voters = servers.Count(a => a.Voter);
-            gauges.Add(($"consul_{host}autopilot_healthy", servers.All(a => a.Status == MemberStatus.Alive && a.Healthy) ? 1 : 0));
-            gauges.Add(($"consul_{host}autopilot_failure_tolerance", Math.Max(0, servers.Count(a => a.Voter && a.Status == MemberStatus.Alive && a.Healthy) - ((voters / 2) + 1))));
+            var label = agent.Behaviour.EmitsAutopilotMetricsOnEveryServer ? $"{{leader=\"{(leader ? "true" : "false")}\"}}" : "";
+            gauges.Add(($"consul_{host}autopilot_healthy{label}", servers.All(a => a.Status == MemberStatus.Alive && a.Healthy) ? 1 : 0));
+            gauges.Add(($"consul_{host}autopilot_failure_tolerance{label}", Math.Max(0, servers.Count(a => a.Voter && a.Status == MemberStatus.Alive && a.Healthy) - ((voters / 2) + 1))));
         }
 
-        var text = string.Concat(gauges.Select(g => $"# HELP {g.Name} {g.Name}\n# TYPE {g.Name} gauge\n{g.Name} {g.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n"));
+        var text = string.Concat(gauges.Select(g => (Family: g.Name.Split('{')[0], Sample: $"{g.Name} {g.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}"))
+            .Select(g => $"# HELP {g.Family} {g.Family}\n# TYPE {g.Family} gauge\n{g.Sample}\n"));
         return new ConsulAnswer(200, text);
     }
 

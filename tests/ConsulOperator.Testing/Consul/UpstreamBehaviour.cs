@@ -20,6 +20,7 @@ public sealed record UpstreamBehaviour(ConsulVersion Version)
     private static readonly ConsulVersion NotFoundErrorForServices = new(1, 11, 0);
     private static readonly ConsulVersion AclNotFoundIs404 = new(1, 15, 0);
     private static readonly ConsulVersion BootstrapSecretBody = new(1, 15, 0);
+    private static readonly ConsulVersion AutopilotOnEveryServer = new(1, 12, 0);
 
     public static UpstreamBehaviour Of(string version) => new(ConsulVersion.Parse(version));
 
@@ -45,6 +46,13 @@ public sealed record UpstreamBehaviour(ConsulVersion Version)
     /// The boundary is not confirmed; 1.11 (the first version with admin partitions in that function) is assumed.
     /// </summary>
     public int UnknownServiceStatus => Version >= NotFoundErrorForServices ? 404 : 500;
+
+    /// <summary>
+    /// [M2] autopilot.healthy and autopilot.failure_tolerance come from every server, with a <c>leader</c> label, after
+    /// hashicorp/consul PR #12617 (merged April 2022); before, only the leader emits them, unlabelled. The release is
+    /// not confirmed; 1.12.0 is assumed.
+    /// </summary>
+    public bool EmitsAutopilotMetricsOnEveryServer => Version >= AutopilotOnEveryServer;
 
     /// <summary>[U6] The text that goes with it: <c>Unknown service "&lt;id&gt;"</c> in both.</summary>
     public static string UnknownService(string id) => $"Unknown service \"{id}\"";

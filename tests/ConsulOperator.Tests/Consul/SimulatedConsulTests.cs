@@ -115,6 +115,40 @@ public sealed class SimulatedConsulTests
         Assert.Contains(expected, "\n" + body, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("1.10.12", "consul_autopilot_healthy 1", null)]
+    [InlineData("1.16.1", "consul_autopilot_healthy{leader=\"true\"} 1", "consul_autopilot_healthy{leader=\"false\"} 1")]
+    public async Task Autopilot_metrics_come_from_the_leader_only_before_pr_12617_and_from_every_server_labelled_after(string version, string fromLeader, string? fromFollower)
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(change: s =>
+        {
+            s.Version = version;
+            s.Acl.Enabled = false;
+        }));
+        var leader = consul.Fleet.CurrentLeader("consul", "consul")!;
+        var follower = consul.Datacenter.Agents.First(a => a.Server && a.Name != leader).Name;
+        var cli = consul.Material.Leaves["consul-cli-tls"];
+
+        async Task<string> Scrape(string agent)
+        {
+            using var scraper = new Consumer(consul.Fleet, new Uri($"https://{agent}.consul-server.consul.svc:8501"), "", consul.Material.Ca.CertificatePem, (cli.CertificatePem, cli.PrivateKeyPem));
+            var (code, body) = await scraper.ScrapeAsync("/v1/agent/metrics?format=prometheus");
+            Assert.Equal(200, code);
+            return "\n" + body;
+        }
+
+        Assert.Contains("\n" + fromLeader + "\n", await Scrape(leader), StringComparison.Ordinal);
+        var followerBody = await Scrape(follower);
+        if (fromFollower is null)
+        {
+            Assert.DoesNotContain("consul_autopilot_healthy", followerBody, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains("\n" + fromFollower + "\n", followerBody, StringComparison.Ordinal);
+        }
+    }
+
     // Agents follow their pods when the datacenter is next looked at, as on every request.
     private static ConsulOperator.Testing.Consul.ConsulDatacenter Refreshed(RenderedConsul consul)
     {

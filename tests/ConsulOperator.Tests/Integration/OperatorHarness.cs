@@ -121,12 +121,34 @@ public sealed class OperatorHarness : IAsyncDisposable
     public IReadOnlyList<JsonObject> List(string apiVersion, string kind, string? ns = Namespace) =>
         Api.Store.List(ResourceCatalog.ForKind(apiVersion, kind), ns, Selector.Parse(null, null)).Items;
 
-    /// <summary>Writes an object directly, as a human with kubectl would (not through the operator, not logged).</summary>
+    /// <summary>
+    /// Writes an object directly, as a human with kubectl would (not through the operator, not logged). As with
+    /// <c>kubectl apply</c>, what the human wrote (everything but metadata and status) wins over a status the operator
+    /// wrote meanwhile: a conflict on the resourceVersion is retried on the latest version.
+    /// </summary>
     public void Update<T>(T item)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
+        var resource = ResourceCatalog.ForKind(item.ApiVersion, item.Kind);
+        var ns = item.Metadata.NamespaceProperty ?? "";
         var node = JsonNode.Parse(KubernetesJson.Serialize(item))!.AsObject();
-        Api.Store.Update(ResourceCatalog.ForKind(item.ApiVersion, item.Kind), item.Metadata.NamespaceProperty ?? "", item.Metadata.Name, node, statusOnly: false);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Api.Store.Update(resource, ns, item.Metadata.Name, node, statusOnly: false);
+                return;
+            }
+            catch (ApiException e) when (e.Code == 409 && attempt < 10 && resource.HasStatus && Api.Store.Get(resource, ns, item.Metadata.Name) is { } latest
+                && item.Metadata.Generation == (long?)latest["metadata"]?["generation"])
+            {
+                // Only the operator's status or finalizer writes came in between: the spec the human edited is still the
+                // generation they read. Anything else (a Secret's data, a newer spec) is a real conflict and fails the test.
+                node["metadata"]!["resourceVersion"] = latest["metadata"]!["resourceVersion"]!.DeepClone();
+                node["metadata"]!["finalizers"] = latest["metadata"]?["finalizers"]?.DeepClone();
+                node["status"] = latest["status"]?.DeepClone();
+            }
+        }
     }
 
     public void Delete<T>(string name, string ns = Namespace)

@@ -30,9 +30,10 @@ public sealed class TelemetryIntegrationTests() : IntegrationTest()
             var (status, body) = await prometheus.ScrapeAsync("/v1/agent/metrics?format=prometheus");
             Assert.True(status == 200, $"{agent.Name}: {status} {body}");
             Assert.Contains("\nconsul_runtime_alloc_bytes ", "\n" + body, StringComparison.Ordinal);
-            if (agent.Name == dc.Leader)
+            // 1.16.1 (the sample's): every server reports autopilot's view, labelled with whether it leads.
+            if (agent.Server)
             {
-                Assert.Contains("\nconsul_autopilot_healthy 1", "\n" + body, StringComparison.Ordinal);
+                Assert.Contains($"\nconsul_autopilot_healthy{{leader=\"{(agent.Name == dc.Leader ? "true" : "false")}\"}} 1", "\n" + body, StringComparison.Ordinal);
             }
 
             // Without the token: the anonymous token of a default-deny datacenter may not read the agent.
