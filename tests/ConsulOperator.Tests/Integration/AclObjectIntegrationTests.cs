@@ -196,6 +196,35 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
     }
 
     [Fact]
+    public async Task A_token_linked_to_a_policy_consul_lacks_is_refused_with_consuls_message_and_one_without_a_certificate_gets_none()
+    {
+        Harness.Create(Clusters.Sample());
+        var (_, token) = VaultSample();
+        token.Spec.Policies = [new TokenPolicy { ConsulName = "made-nowhere" }];
+        token.Spec.ClientCertificate = false;
+        Harness.Create(token);
+
+        var status = await WaitForTokenAsync(s => Conditions.Find(s.Conditions, Conditions.Ready) is { Reason: "RejectedByConsul" }, "the token to be refused by Consul");
+        Assert.Contains("No such ACL policy with name \"made-nowhere\"", Conditions.Find(status.Conditions, Conditions.Ready)!.Message, StringComparison.Ordinal);
+        Assert.True(Conditions.IsTrue(status.Conditions, Conditions.Degraded));
+
+        // The token's secret was stored before Consul refused it, and stays pending: nothing was half made in Consul.
+        var secret = Harness.Get<V1Secret>("vault-consul")!;
+        Assert.Equal(AclObjects.Pending, KeyMaterialSecrets.Text(secret, AclObjects.StateKey));
+        Assert.DoesNotContain(Harness.Consul.Datacenter("consul", "consul")!.TokenList, t => t.SecretId == KeyMaterialSecrets.Text(secret, AclObjects.TokenKey));
+
+        // Linked to a policy that exists (global-management, made by Consul itself), it goes ahead, without a certificate.
+        var fixedToken = Harness.Get<V1Alpha1ConsulACLToken>("vault")!;
+        fixedToken.Spec.Policies = [new TokenPolicy { ConsulName = "global-management" }];
+        Harness.Update(fixedToken);
+        await WaitForTokenAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the token to be ready");
+        secret = Harness.Get<V1Secret>("vault-consul")!;
+        Assert.False(secret.Data.ContainsKey(KeyMaterialSecrets.CertificateKey));
+        Assert.False(secret.Data.ContainsKey(KeyMaterialSecrets.PrivateKeyKey));
+        Assert.Equal(AclObjects.Done, KeyMaterialSecrets.Text(secret, AclObjects.StateKey));
+    }
+
+    [Fact]
     public async Task Node_identities_are_refused_on_a_version_without_them_with_the_version()
     {
         var cluster = Clusters.Sample();
