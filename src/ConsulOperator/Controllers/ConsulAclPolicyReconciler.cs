@@ -49,6 +49,11 @@ public sealed class ConsulAclPolicyReconciler(
             return await reports.WaitAsync(policy, waiting, cancel);
         }
 
+        if (!connection.Cluster.Spec.Acl.Enabled)
+        {
+            return await reports.RefuseAsync(policy, "ACLsDisabled", $"ConsulCluster {ns}/{policy.Spec.ClusterRef.Name} has spec.acl.enabled false: Consul keeps no policies", cancel);
+        }
+
         policy = await api.AddFinalizerAsync(policy, Finalizer, cancel);
         var wanted = AclObjects.Policy(policy);
         try

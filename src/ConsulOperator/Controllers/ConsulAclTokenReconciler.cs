@@ -55,6 +55,11 @@ public sealed class ConsulAclTokenReconciler(
             return await reports.WaitAsync(token, waiting, cancel);
         }
 
+        if (!connection.Cluster.Spec.Acl.Enabled)
+        {
+            return await reports.RefuseAsync(token, "ACLsDisabled", $"ConsulCluster {ns}/{token.Spec.ClusterRef.Name} has spec.acl.enabled false: Consul keeps no tokens", cancel);
+        }
+
         var (links, notReady) = Policies(token, connection.Cluster);
         if (notReady is not null)
         {

@@ -225,6 +225,22 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
     }
 
     [Fact]
+    public async Task Acl_objects_for_a_cluster_without_acls_are_refused_and_nothing_is_written()
+    {
+        var cluster = Clusters.Sample();
+        cluster.Spec.Acl.Enabled = false;
+        Harness.Create(cluster);
+        var (policy, token) = VaultSample();
+        Harness.Create(policy);
+        Harness.Create(token);
+
+        await WaitForTokenAsync(s => Conditions.Find(s.Conditions, Conditions.Ready) is { Reason: "ACLsDisabled" }, "the token to be refused");
+        await OperatorHarness.WaitUntilAsync(() => Conditions.Find(Harness.Get<V1Alpha1ConsulACLPolicy>("vault-storage")?.Status?.Conditions, Conditions.Ready) is { Reason: "ACLsDisabled" }, "the policy to be refused");
+        Assert.Null(Harness.Get<V1Secret>("vault-consul"));
+        Assert.DoesNotContain(Harness.Consul.Server.Requests, r => r.Contains("/v1/acl/", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Node_identities_are_refused_on_a_version_without_them_with_the_version()
     {
         var cluster = Clusters.Sample();
