@@ -38,6 +38,7 @@ public static class DesiredState
         }
 
         objects.AddRange(Snapshots.Build(cluster));
+        objects.AddRange(Dashboard.Build(cluster));
 
         foreach (var item in objects)
         {

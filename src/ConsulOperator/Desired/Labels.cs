@@ -13,6 +13,9 @@ public static class Labels
     /// <summary>On agent pods only (servers and clients): what the DNS Service selects, so that no other pod of the cluster (a snapshot Job's) receives lookups.</summary>
     public const string Agent = "consul.operator.dev/agent";
 
+    /// <summary>What Grafana's dashboard sidecar (the Grafana Helm chart's <c>sidecar.dashboards</c>) picks ConfigMaps by, by default.</summary>
+    public const string GrafanaDashboard = "grafana_dashboard";
+
     public const string AppName = "consul";
     public const string OperatorName = "consul-operator";
 
@@ -35,4 +38,5 @@ public static class Components
     public const string Acl = "acl";
     public const string AclToken = "acl-token";
     public const string Snapshot = "snapshot";
+    public const string Dashboard = "dashboard";
 }

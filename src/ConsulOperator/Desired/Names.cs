@@ -30,6 +30,8 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     /// <summary>The client certificate the UI Ingress controller presents to the servers (ingress-nginx proxy-ssl-secret).</summary>
     public string UiProxySecret => $"{Cluster}-ui-proxy-tls";
 
+    public string DashboardConfigMap => $"{Cluster}-grafana-dashboard";
+
     public string SnapshotClaim => $"{Cluster}-snapshots";
 
     public string SnapshotCronJob => $"{Cluster}-snapshot";

@@ -353,4 +353,28 @@ public class ServicesAndBudgetTests
         });
         Assert.Contains(ConsulClusterValidator.Validate(open), p => p.Path == "spec.ui.browserAccess");
     }
+
+    [Fact]
+    public void The_dashboard_is_opt_in_labelled_for_grafanas_sidecar_and_queries_only_this_clusters_pods()
+    {
+        Assert.DoesNotContain(Clusters.Build(Clusters.Default()), o => o.Metadata.Name == "consul-grafana-dashboard");
+
+        var cluster = Clusters.Default(change: s => s.Telemetry.Dashboard = true);
+        var configMap = Clusters.Build(cluster).Named<V1ConfigMap>("consul-grafana-dashboard");
+        Assert.Equal("1", configMap.Metadata.Labels["grafana_dashboard"]);
+        var dashboard = JsonNode.Parse(Assert.Single(configMap.Data).Value)!.AsObject();
+        Assert.Equal("consul-consul-consul", (string?)dashboard["uid"]);
+        var queries = dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray().Select(t => (string)t!["expr"]!)).ToList();
+        Assert.Equal(9, queries.Count);
+        Assert.All(queries, q => Assert.Matches("namespace=\"consul\", pod=~\"(consul-server|\\(consul-server\\|consul-client\\))-\\[0-9\\]\\+\"", q));
+
+        // Only metrics HashiCorp's own server dashboard or the telemetry reference name.
+        string[] known = ["consul_autopilot_healthy", "consul_autopilot_failure_tolerance", "consul_raft_state_leader", "consul_raft_state_candidate", "consul_raft_commitTime", "consul_raft_apply", "consul_raft_leader_lastContact", "consul_runtime_alloc_bytes", "consul_runtime_num_goroutines"];
+        Assert.All(queries, q => Assert.Contains(known, k => q.Contains(k + "{", StringComparison.Ordinal)));
+        Assert.Contains(ConsulClusterValidator.Validate(Clusters.Default(change: s =>
+        {
+            s.Telemetry.Dashboard = true;
+            s.Telemetry.Enabled = false;
+        })), p => p.Path == "spec.telemetry.dashboard");
+    }
 }

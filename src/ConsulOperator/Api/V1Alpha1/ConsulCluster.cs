@@ -359,6 +359,9 @@ public sealed class TelemetrySpec
 
     /// <summary>Leave the host name out of metric names, so that series of one metric line up across agents.</summary>
     public bool DisableHostname { get; set; } = true;
+
+    /// <summary>A Grafana dashboard for this cluster, in a ConfigMap labelled for Grafana's dashboard sidecar.</summary>
+    public bool Dashboard { get; set; }
 }
 
 /// <summary>The Consul web UI, served by the servers over HTTPS.</summary>

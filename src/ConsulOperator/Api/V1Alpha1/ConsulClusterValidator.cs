@@ -47,6 +47,11 @@ public static partial class ConsulClusterValidator
             problems.Add(new("spec.telemetry.prometheusRetentionTime", $"\"{spec.Telemetry.PrometheusRetentionTime}\" is not positive; Consul serves no Prometheus metrics then. Use 1m or more, or set spec.telemetry.enabled to false"));
         }
 
+        if (spec.Telemetry.Dashboard && !spec.Telemetry.Enabled)
+        {
+            problems.Add(new("spec.telemetry.dashboard", "needs spec.telemetry.enabled: without it Consul keeps no metrics for Prometheus to show"));
+        }
+
         if (spec.Ui.BrowserAccess && (!spec.Ui.Enabled || !spec.Acl.Enabled || spec.Acl.DefaultPolicy != AclPolicy.Deny))
         {
             problems.Add(new("spec.ui.browserAccess", "turns off client certificates on the servers' HTTPS API, so it needs spec.ui.enabled and ACLs on with defaultPolicy deny; otherwise anyone who reaches the UI can do anything"));
