@@ -53,9 +53,7 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         // A new operator process starts from the Secrets and never bootstraps again.
         await Harness.StopReplicaAsync(Harness.Replicas[0]);
         await Harness.StartReplicaAsync("replica-restarted");
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Clients.Replicas = 3;
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Clients.Replicas = 3);
         await WaitForReadyAsync(generation: 2);
 
         // The simulated agents follow their pods when the datacenter is next asked; Ready may come first.
@@ -80,10 +78,11 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         Assert.Empty(dc.ResolveService("consul"));
 
         // Doing what the condition says: the management token into the bootstrap Secret, state done.
-        var secret = Harness.Get<V1Secret>("consul-acl-bootstrap")!;
-        secret.Data[ConsulAcl.TokenKey] = Encoding.UTF8.GetBytes(management.SecretId);
-        secret.Data[ConsulAcl.StateKey] = Encoding.UTF8.GetBytes(ConsulAcl.Done);
-        Harness.Update(secret);
+        Harness.Edit<V1Secret>("consul-acl-bootstrap", secret =>
+        {
+            secret.Data[ConsulAcl.TokenKey] = Encoding.UTF8.GetBytes(management.SecretId);
+            secret.Data[ConsulAcl.StateKey] = Encoding.UTF8.GetBytes(ConsulAcl.Done);
+        });
 
         await WaitForReadyAsync();
         Assert.Equal(["10.0.0.10", "10.0.0.11", "10.0.0.12"], dc.ResolveService("consul"));
@@ -164,9 +163,7 @@ public sealed class AclIntegrationTests() : IntegrationTest()
         var secretId = KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-client-1-acl-token")!, ConsulAcl.TokenKey);
         Assert.Contains(dc.TokenList, t => t.SecretId == secretId);
 
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Clients.Replicas = 1;
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Clients.Replicas = 1);
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Secret>("consul-client-1-acl-token") is null, "the removed client's token Secret to be deleted");
         Assert.DoesNotContain(dc.TokenList, t => t.SecretId == secretId);
         Assert.NotNull(Harness.Get<V1Secret>("consul-client-0-acl-token"));

@@ -154,9 +154,7 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
         var first = await WaitForTokenAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the vault token to be ready");
         using var before = new Consumer(Harness.Get<V1Secret>("vault-consul")!, Harness.Consul);
 
-        var rotated = Harness.Get<V1Alpha1ConsulACLToken>("vault")!;
-        rotated.Spec.Rotation = "2026-12";
-        Harness.Update(rotated);
+        Harness.Edit<V1Alpha1ConsulACLToken>("vault", rotated => rotated.Spec.Rotation = "2026-12");
         var second = await WaitForTokenAsync(s => s.Rotation == "2026-12" && s.PreviousAccessorID == first.AccessorID, "the rotation to put a new token in place");
         Assert.NotEqual(first.AccessorID, second.AccessorID);
         using var after = new Consumer(Harness.Get<V1Secret>("vault-consul")!, Harness.Consul);
@@ -189,9 +187,7 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
         Assert.Null(Harness.Get<V1Secret>("vault-consul"));
 
         // Fixed, both go ahead.
-        var fixedPolicy = Harness.Get<V1Alpha1ConsulACLPolicy>("vault-storage")!;
-        fixedPolicy.Spec.Rules = "key_prefix \"vault/\" { policy = \"write\" }";
-        Harness.Update(fixedPolicy);
+        Harness.Edit<V1Alpha1ConsulACLPolicy>("vault-storage", fixedPolicy => fixedPolicy.Spec.Rules = "key_prefix \"vault/\" { policy = \"write\" }");
         await WaitForTokenAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the token to be ready once the policy is");
     }
 
@@ -214,9 +210,7 @@ public sealed class AclObjectIntegrationTests() : IntegrationTest()
         Assert.DoesNotContain(Harness.Consul.Datacenter("consul", "consul")!.TokenList, t => t.SecretId == KeyMaterialSecrets.Text(secret, AclObjects.TokenKey));
 
         // Linked to a policy that exists (global-management, made by Consul itself), it goes ahead, without a certificate.
-        var fixedToken = Harness.Get<V1Alpha1ConsulACLToken>("vault")!;
-        fixedToken.Spec.Policies = [new TokenPolicy { ConsulName = "global-management" }];
-        Harness.Update(fixedToken);
+        Harness.Edit<V1Alpha1ConsulACLToken>("vault", fixedToken => fixedToken.Spec.Policies = [new TokenPolicy { ConsulName = "global-management" }]);
         await WaitForTokenAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the token to be ready");
         secret = Harness.Get<V1Secret>("vault-consul")!;
         Assert.False(secret.Data.ContainsKey(KeyMaterialSecrets.CertificateKey));

@@ -30,9 +30,7 @@ public sealed class ArgoCdHealthIntegrationTests() : IntegrationTest()
         stale["metadata"]!["generation"] = 2;
         Assert.Equal(("Progressing", "Waiting for the operator to observe generation 2"), Health(stale));
 
-        var invalid = Harness.Get<ConsulOperator.Api.V1Alpha1.V1Alpha1ConsulCluster>("consul")!;
-        invalid.Spec.Servers.Replicas = 4;
-        Harness.Update(invalid);
+        Harness.Edit<ConsulOperator.Api.V1Alpha1.V1Alpha1ConsulCluster>("consul", invalid => invalid.Spec.Servers.Replicas = 4);
         await OperatorHarness.WaitUntilAsync(() => (long?)Cluster()["status"]?["observedGeneration"] == 2, "the invalid spec to be observed");
         var (status, message) = Health(Cluster());
         Assert.Equal("Degraded", status);

@@ -53,9 +53,7 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
         var reconciles = Harness.Metrics(0).Reconciles;
 
         // A label change does not bump the generation but does wake the reconciler.
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Metadata.Labels = new Dictionary<string, string> { ["touched"] = "yes" };
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Metadata.Labels = new Dictionary<string, string> { ["touched"] = "yes" });
         await OperatorHarness.WaitUntilAsync(() => Harness.Metrics(0).Reconciles > reconciles, "a reconcile of the touched cluster");
         await Harness.WaitForQuietAsync(TimeSpan.FromSeconds(1));
 
@@ -90,10 +88,11 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
         Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
 
-        var set = Harness.Get<V1StatefulSet>("consul-server")!;
-        set.Spec.Template.Spec.Containers[0].Image = "hashicorp/consul:0.0.1-hacked";
-        set.Metadata.Annotations["team.example.com/owner"] = "platform";
-        Harness.Update(set);
+        Harness.Edit<V1StatefulSet>("consul-server", set =>
+        {
+            set.Spec.Template.Spec.Containers[0].Image = "hashicorp/consul:0.0.1-hacked";
+            set.Metadata.Annotations["team.example.com/owner"] = "platform";
+        });
 
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1StatefulSet>("consul-server")!.Spec.Template.Spec.Containers[0].Image == "hashicorp/consul:1.16.1", "the image to be put back");
         Assert.Equal("platform", Harness.Get<V1StatefulSet>("consul-server")!.Metadata.Annotations["team.example.com/owner"]);
@@ -106,10 +105,8 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
         await WaitForReadyAsync();
         var template = k8s.KubernetesJson.Serialize(Harness.Get<V1StatefulSet>("consul-server")!.Spec.Template);
 
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Servers.Replicas = 5;
-        Harness.Update(cluster);
-        cluster = await WaitForReadyAsync(generation: 2);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Servers.Replicas = 5);
+        var cluster = await WaitForReadyAsync(generation: 2);
 
         Assert.Equal(3, cluster.Status!.BootstrapExpect);
         Assert.Equal(5, cluster.Status.ReadyServers);
@@ -122,9 +119,7 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
                 ? ConsulOperator.Testing.KubeApi.ObjectStore.Number(change.Item["spec"]!["replicas"]).ToString(System.Globalization.CultureInfo.InvariantCulture)
                 : null,
             collapseRepeats: true);
-        var latest = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        latest.Spec.Servers.Replicas = 3;
-        Harness.Update(latest);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", latest => latest.Spec.Servers.Replicas = 3);
         await WaitForReadyAsync(generation: 3);
 
         Assert.Equal(["4", "3"], steps.Snapshot());
@@ -172,10 +167,8 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
         Harness.Create(Clusters.Sample());
         await WaitForReadyAsync();
 
-        var coredns = Harness.Get<V1ConfigMap>("coredns", "kube-system")!;
-        var patched = coredns.Data["Corefile"];
-        coredns.Data["Corefile"] = OperatorHarness.KubeadmCorefile;
-        Harness.Update(coredns);
+        var patched = Harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"];
+        Harness.Edit<V1ConfigMap>("coredns", coredns => coredns.Data["Corefile"] = OperatorHarness.KubeadmCorefile, "kube-system");
 
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1ConfigMap>("coredns", "kube-system")!.Data["Corefile"] == patched, "the block to come back");
     }

@@ -31,9 +31,7 @@ public sealed class ConsulServiceIntegrationTests() : IntegrationTest()
         await WaitForServiceAsync(s => s.Health == "passing", "the check to pass in status");
         Assert.Equal(["172.16.0.2"], dc.ResolveService("r-3306-mysql"));
 
-        var changed = Service();
-        changed.Spec.Port = 3307;
-        Harness.Update(changed);
+        Harness.Edit<V1Alpha1ConsulService>("r-3306-mysql", service => service.Spec.Port = 3307);
         await WaitForServiceAsync(s => Conditions.Find(s.Conditions, ServiceStatus.Registered) is { Status: "True", ObservedGeneration: 2 }, "the change to be registered");
         Assert.Equal(3307, dc.Find(status.RegisteredOn!)!.Services[ServiceId].Port);
 

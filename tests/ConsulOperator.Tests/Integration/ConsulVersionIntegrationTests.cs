@@ -59,17 +59,16 @@ public sealed class ConsulVersionIntegrationTests() : IntegrationTest()
         await OperatorHarness.WaitUntilAsync(() => dc.Find(registered.RegisteredOn!)!.Services.ContainsKey(ServiceId), "the operator to register it again");
 
         // Scaling up one server at a time; the new servers get working tokens too.
-        cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Servers.Replicas = 5;
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Servers.Replicas = 5);
         await WaitForReadyAsync(generation: 2);
         AssertAgentTokens(5, 2);
 
         // A template change restarts every agent, one at a time; each comes back with the token from its Secret.
-        cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Servers.PriorityClassName = "consul-critical";
-        cluster.Spec.Clients.PriorityClassName = "consul-critical";
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster =>
+        {
+            cluster.Spec.Servers.PriorityClassName = "consul-critical";
+            cluster.Spec.Clients.PriorityClassName = "consul-critical";
+        });
         var uids = Harness.List("v1", "Pod").ToDictionary(p => (string)p["metadata"]!["name"]!, p => (string)p["metadata"]!["uid"]!);
         await OperatorHarness.WaitUntilAsync(
             () => Harness.List("v1", "Pod").All(p => (string?)p["spec"]?["priorityClassName"] == "consul-critical") && Harness.Get<V1Alpha1ConsulCluster>("consul") is { } c
@@ -79,9 +78,7 @@ public sealed class ConsulVersionIntegrationTests() : IntegrationTest()
         AssertAgentTokens(5, 2);
 
         // Gossip key rotation.
-        cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Gossip.Rotation = "2026-12-02";
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Gossip.Rotation = "2026-12-02");
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status?.GossipRotation == "2026-12-02", "the gossip rotation to complete");
         Assert.Equal([KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-gossip")!, KeyMaterialSecrets.GossipKeyKey)!], dc.GossipKeys);
 

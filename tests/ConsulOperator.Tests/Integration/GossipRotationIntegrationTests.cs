@@ -86,9 +86,7 @@ public sealed class GossipRotationIntegrationTests() : IntegrationTest(replicas:
 
     private void RequestRotation(string rotation)
     {
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Gossip.Rotation = rotation;
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Gossip.Rotation = rotation);
     }
 
     private string? GossipSecretKey(string key) => KeyMaterialSecrets.Text(Harness.Get<V1Secret>("consul-gossip")!, key);

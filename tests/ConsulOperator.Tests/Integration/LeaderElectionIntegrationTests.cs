@@ -38,11 +38,12 @@ public sealed class LeaderElectionIntegrationTests() : IntegrationTest(replicas:
 
         // Both replicas go on running, but the Lease now belongs to someone else for a long time.
         await Harness.StopReplicaAsync(Harness.Replicas[Holder() == "replica-0" ? 1 : 0]);
-        var lease = Harness.Get<V1Lease>("consul-operator-leader", "consul-operator")!;
-        lease.Spec.HolderIdentity = "intruder";
-        lease.Spec.RenewTime = DateTime.UtcNow;
-        lease.Spec.LeaseDurationSeconds = 3600;
-        Harness.Update(lease);
+        Harness.Edit<V1Lease>("consul-operator-leader", lease =>
+        {
+            lease.Spec.HolderIdentity = "intruder";
+            lease.Spec.RenewTime = DateTime.UtcNow;
+            lease.Spec.LeaseDurationSeconds = 3600;
+        }, "consul-operator");
         var replica = Harness.Replicas.Single();
         await OperatorHarness.WaitUntilAsync(() => replica.Services.GetService(typeof(LeaderElector)) is LeaderElector { IsLeader: false }, "the replica to see it lost the Lease");
 

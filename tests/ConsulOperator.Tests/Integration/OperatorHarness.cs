@@ -122,31 +122,25 @@ public sealed class OperatorHarness : IAsyncDisposable
         Api.Store.List(ResourceCatalog.ForKind(apiVersion, kind), ns, Selector.Parse(null, null)).Items;
 
     /// <summary>
-    /// Writes an object directly, as a human with kubectl would (not through the operator, not logged). As with
-    /// <c>kubectl apply</c>, what the human wrote (everything but metadata and status) wins over a status the operator
-    /// wrote meanwhile: a conflict on the resourceVersion is retried on the latest version.
+    /// Changes an object directly, as a human with <c>kubectl edit</c> would (not through the operator, not logged). A
+    /// conflict with a write that came in between (the operator's status, a Lease renewal) applies the change again to
+    /// the latest version, as client-go's <c>retry.RetryOnConflict</c> does; the change must depend only on what it is given.
     /// </summary>
-    public void Update<T>(T item)
+    public void Edit<T>(string name, Action<T> change, string ns = Namespace)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
-        var resource = ResourceCatalog.ForKind(item.ApiVersion, item.Kind);
-        var ns = item.Metadata.NamespaceProperty ?? "";
-        var node = JsonNode.Parse(KubernetesJson.Serialize(item))!.AsObject();
+        var resource = Resource<T>();
         for (var attempt = 1; ; attempt++)
         {
+            var item = Get<T>(name, ns) ?? throw new InvalidOperationException($"{resource.Kind} {ns}/{name} does not exist");
+            change(item);
             try
             {
-                Api.Store.Update(resource, ns, item.Metadata.Name, node, statusOnly: false);
+                Api.Store.Update(resource, ns, name, JsonNode.Parse(KubernetesJson.Serialize(item))!.AsObject(), statusOnly: false);
                 return;
             }
-            catch (ApiException e) when (e.Code == 409 && attempt < 10 && resource.HasStatus && Api.Store.Get(resource, ns, item.Metadata.Name) is { } latest
-                && item.Metadata.Generation == (long?)latest["metadata"]?["generation"])
+            catch (ApiException e) when (e.Code == 409 && attempt < 10)
             {
-                // Only the operator's status or finalizer writes came in between: the spec the human edited is still the
-                // generation they read. Anything else (a Secret's data, a newer spec) is a real conflict and fails the test.
-                node["metadata"]!["resourceVersion"] = latest["metadata"]!["resourceVersion"]!.DeepClone();
-                node["metadata"]!["finalizers"] = latest["metadata"]?["finalizers"]?.DeepClone();
-                node["status"] = latest["status"]?.DeepClone();
             }
         }
     }

@@ -96,9 +96,7 @@ public sealed class PodRollIntegrationTests() : IntegrationTest(replicas: 2)
 
     private void Upgrade(string version)
     {
-        var cluster = Cluster();
-        cluster.Spec.Version = version;
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Version = version);
     }
 
     private Recording RecordPodDeletions() =>

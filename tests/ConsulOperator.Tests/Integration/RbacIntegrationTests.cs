@@ -23,9 +23,7 @@ public sealed class RbacIntegrationTests() : IntegrationTest()
         Assert.Equal("consul.example.com", Harness.Get<k8s.Models.V1Ingress>("consul-ui")!.Spec.Rules[0].Host);
 
         // A client scaled away (its token Secret is deleted), then the ACL objects and the cluster deleted.
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Clients.Replicas = 1;
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Clients.Replicas = 1);
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<k8s.Models.V1Secret>("consul-client-1-acl-token") is null, "the removed client's token Secret to go");
         Harness.Delete<V1Alpha1ConsulACLToken>("vault");
         Harness.Delete<V1Alpha1ConsulACLPolicy>("vault-storage");

@@ -46,12 +46,8 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
             await Harness.StopReplicaAsync(replica);
         }
 
-        var set = Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!;
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Servers.Replicas = 3;
-        set.Spec.Replicas = 4;
-        Harness.Update(set);
-        Harness.Update(cluster);
+        Harness.Edit<k8s.Models.V1StatefulSet>("consul-server", set => set.Spec.Replicas = 4);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Servers.Replicas = 3);
         await OperatorHarness.WaitUntilAsync(
             () => Harness.Consul.CurrentLeader("consul", "consul") is not null && dc.Find("consul-server-4")!.Status == ConsulDatacenter.MemberStatus.Failed,
             "consul-server-4 to be gone without leaving");
@@ -73,9 +69,7 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
             : null, collapseRepeats: true);
 
         // kubectl scale --replicas=1: four voters gone without leaving, and no quorum left.
-        var set = Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!;
-        set.Spec.Replicas = 1;
-        Harness.Update(set);
+        Harness.Edit<k8s.Models.V1StatefulSet>("consul-server", set => set.Spec.Replicas = 1);
 
         await OperatorHarness.WaitUntilAsync(
             () => progressing.Snapshot().Any(m => m?.Contains("restoring servers from 1 to 5 at once: raft has no leader", StringComparison.Ordinal) == true),
@@ -177,9 +171,7 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
 
     private void ScaleTo(int servers)
     {
-        var cluster = Harness.Get<V1Alpha1ConsulCluster>("consul")!;
-        cluster.Spec.Servers.Replicas = servers;
-        Harness.Update(cluster);
+        Harness.Edit<V1Alpha1ConsulCluster>("consul", cluster => cluster.Spec.Servers.Replicas = servers);
     }
 
     private static bool IsServerSet(WatchEvent change) => change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server";
