@@ -109,10 +109,16 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
             var started = caches.Pods.Find(names.Namespace, pod) is { } running
                 ? $"{running.Metadata.Uid}/{running.Status?.ContainerStatuses?.Sum(c => c.RestartCount) ?? 0}"
                 : "";
-            if (acl.AgentTokens?.TryGetValue(pod, out var secretId) == true && (!delivered.TryGetValue(key, out var given) || given != $"{started}/{secretId}"))
+            if (acl.AgentTokens?.TryGetValue(pod, out var secretId) != true)
             {
-                await operatorClient.SetAgentTokenAsync(ConsulEndpoints.Agent(names, pod), "agent", secretId, cancel);
-                delivered[key] = $"{started}/{secretId}";
+                continue;
+            }
+
+            var delivery = $"{started}/{secretId}";
+            if (!delivered.TryGetValue(key, out var given) || given != delivery)
+            {
+                await operatorClient.SetAgentTokenAsync(ConsulEndpoints.Agent(names, pod), "agent", secretId!, cancel);
+                delivered[key] = delivery;
             }
         }
     }

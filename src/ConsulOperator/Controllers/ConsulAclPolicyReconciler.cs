@@ -133,8 +133,6 @@ public sealed class ConsulAclPolicyReconciler(
         return ReconcileResult.Done;
     }
 
-
-
     private async Task Changed(V1Alpha1ConsulACLPolicy policy, string what, CancellationToken cancel)
     {
         logger.LogInformation("ConsulACLPolicy {Namespace}/{Name} {What}", policy.Metadata.NamespaceProperty, policy.Metadata.Name, what);

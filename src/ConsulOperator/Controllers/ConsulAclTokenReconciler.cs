@@ -1,4 +1,3 @@
-using System.Text;
 using ConsulOperator.Api;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Consul;
@@ -68,7 +67,7 @@ public sealed class ConsulAclTokenReconciler(
 
         if (secret is not null && !AclObjects.IsOwnedBy(secret, token))
         {
-            return await reports.RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{secret.Metadata.Name} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
+            return await RefuseSecretNotOursAsync(token, cancel);
         }
 
         token = await api.AddFinalizerAsync(token, Finalizer, cancel);
@@ -83,7 +82,7 @@ public sealed class ConsulAclTokenReconciler(
                 (secret, stored) = await WriteSecretAsync(token, connection, secret, stored, cancel);
                 if (secret is null)
                 {
-                    return await reports.RefuseAsync(token, "SecretNotOurs", $"Secret {ns}/{ConsulAclValidator.SecretName(token)} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
+                    return await RefuseSecretNotOursAsync(token, cancel);
                 }
             }
             else if ((token.Spec.Rotation ?? "") != stored.Rotation)
@@ -274,6 +273,10 @@ public sealed class ConsulAclTokenReconciler(
 
 
     // Never the secret: only the AccessorID, which names the token and authorizes nothing.
+    // We never write into a Secret someone else made: it may be theirs to keep.
+    private Task<ReconcileResult> RefuseSecretNotOursAsync(V1Alpha1ConsulACLToken token, CancellationToken cancel) =>
+        reports.RefuseAsync(token, "SecretNotOurs", $"Secret {token.Metadata.NamespaceProperty}/{ConsulAclValidator.SecretName(token)} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
+
     private async Task Changed(V1Alpha1ConsulACLToken token, string what, CancellationToken cancel)
     {
         logger.LogInformation("ConsulACLToken {Namespace}/{Name}: {What}", token.Metadata.NamespaceProperty, token.Metadata.Name, what);

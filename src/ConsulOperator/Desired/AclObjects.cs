@@ -57,10 +57,7 @@ public static class AclObjects
     /// own in the datacenter (<c>&lt;token&gt;.&lt;namespace&gt;.consumer.&lt;dc&gt;.&lt;domain&gt;</c>), never server.* or client.*.
     /// </summary>
     public static LeafRequest ClientCertificate(V1Alpha1ConsulACLToken token, ConsulClusterSpec cluster)
-    {
-        var name = $"{token.Metadata.Name}.{token.Metadata.NamespaceProperty}.consumer.{cluster.Datacenter}.{cluster.Domain}";
-        return new LeafRequest(CertificateRole.Cli, name, [name], []);
-    }
+        => LeafRequest.ApiClient($"{token.Metadata.Name}.{token.Metadata.NamespaceProperty}.consumer", cluster.Datacenter, cluster.Domain);
 
     /// <summary>What the token's Secret holds; the certificate as read, which may be missing or unreadable.</summary>
     public sealed record TokenSecret(string SecretId, string AccessorId, string State, string Rotation, string? PreviousAccessorId, DateTimeOffset? RevokePreviousAt, LeafState? Certificate);
@@ -92,31 +89,22 @@ public static class AclObjects
             annotations[RevokePreviousAtAnnotation] = content.RevokePreviousAt!.Value.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         }
 
+        // The cluster's labels, but the token's namespace and the token as owner: the Secret goes when the token does.
+        var metadata = ObjectMetadata.For(cluster, ConsulAclValidator.SecretName(token), Components.AclToken);
+        metadata.NamespaceProperty = token.Metadata.NamespaceProperty;
+        metadata.Annotations = annotations;
+        metadata.OwnerReferences =
+        [
+            new V1OwnerReference
+            {
+                ApiVersion = ApiGroup.ApiVersion, Kind = V1Alpha1ConsulACLToken.KindName, Name = token.Metadata.Name, Uid = token.Metadata.Uid, Controller = true, BlockOwnerDeletion = true,
+            },
+        ];
         return new V1Secret
         {
             ApiVersion = "v1",
             Kind = "Secret",
-            Metadata = new V1ObjectMeta
-            {
-                Name = ConsulAclValidator.SecretName(token),
-                NamespaceProperty = token.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string>
-                {
-                    [Labels.Name] = Labels.AppName,
-                    [Labels.Instance] = cluster.Metadata.Name,
-                    [Labels.Component] = Components.AclToken,
-                    [Labels.ManagedBy] = Labels.OperatorName,
-                    [Labels.PartOf] = Labels.AppName,
-                },
-                Annotations = annotations,
-                OwnerReferences =
-                [
-                    new V1OwnerReference
-                    {
-                        ApiVersion = ApiGroup.ApiVersion, Kind = V1Alpha1ConsulACLToken.KindName, Name = token.Metadata.Name, Uid = token.Metadata.Uid, Controller = true, BlockOwnerDeletion = true,
-                    },
-                ],
-            },
+            Metadata = metadata,
             Type = "Opaque",
             Data = data.ToDictionary(d => d.Key, d => Encoding.UTF8.GetBytes(d.Value)),
         };
