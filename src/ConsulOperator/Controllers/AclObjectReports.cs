@@ -10,8 +10,8 @@ namespace ConsulOperator.Controllers;
 /// ready; waiting (not degraded, requeued by what it waits for); refused or failing (degraded, with a Warning Event).
 /// </summary>
 public sealed class AclObjectReports<T>(
-    EventRecorder events, TimeProvider time, Func<T, IEnumerable<V1Condition>?> conditionsOf, Func<T, List<V1Condition>, CancellationToken, Task> write)
-    where T : IKubernetesObject<V1ObjectMeta>
+    KubeApi api, EventRecorder events, TimeProvider time, Func<T, IEnumerable<V1Condition>?> conditionsOf, Func<T, List<V1Condition>, CancellationToken, Task> write)
+    where T : class, IKubernetesObject<V1ObjectMeta>
 {
     public List<V1Condition> Ready(T item, string reason, string message) =>
         Conditions.Set(Conditions.Set(conditionsOf(item), Conditions.Ready, true, reason, message, item.Metadata.Generation, time.GetUtcNow()),
@@ -38,11 +38,46 @@ public sealed class AclObjectReports<T>(
         return ReconcileResult.After(TimeSpan.FromSeconds(5));
     }
 
-    /// <summary>The object is being deleted and what it is in Consul cannot be deleted yet: it stays, and says why.</summary>
-    public async Task<ReconcileResult> WaitToDeleteAsync(T item, string what, ClusterWait waiting, CancellationToken cancel)
+    private async Task<ReconcileResult> WaitToDeleteAsync(T item, string what, ClusterWait waiting, CancellationToken cancel)
     {
         await DegradedAsync(item, "DeletionWaiting", $"waiting to delete {what} from Consul before the object goes: {waiting.Message}", cancel);
         return ReconcileResult.After(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>
+    /// Deletion: what the object made in Consul goes before its finalizer does (<paramref name="delete"/> is null when it
+    /// made nothing there, or its cluster is gone or going and takes it along). While Consul cannot be reached or fails,
+    /// the object stays and says why.
+    /// </summary>
+    public async Task<ReconcileResult> ReleaseAsync(
+        T item, string finalizer, string what, Func<ConsulClient, CancellationToken, Task>? delete, ClusterConnection? connection, ClusterWait waiting, CancellationToken cancel)
+    {
+        if (item.Metadata.Finalizers?.Contains(finalizer) != true)
+        {
+            return ReconcileResult.Done;
+        }
+
+        if (delete is not null)
+        {
+            if (connection is null)
+            {
+                return await WaitToDeleteAsync(item, what, waiting, cancel);
+            }
+
+            try
+            {
+                await delete(connection.Client, cancel);
+            }
+            catch (ConsulApiException e) when (e.IsTransient)
+            {
+                return await WaitToDeleteAsync(item, what, new("ConsulError", e.Message), cancel);
+            }
+
+            await events.RecordAsync(item, EventRecorder.Normal, "Deleted", $"{what} deleted from Consul", cancel);
+        }
+
+        await api.RemoveFinalizerAsync(item, finalizer, cancel);
+        return ReconcileResult.Done;
     }
 
     private async Task DegradedAsync(T item, string reason, string message, CancellationToken cancel)

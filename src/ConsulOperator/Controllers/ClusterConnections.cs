@@ -18,6 +18,9 @@ public sealed record ClusterWait(string Reason, string Message);
 /// </summary>
 public sealed class ClusterConnections(OperatorCaches caches, ConsulConnections consul, ParsedSecrets parsed)
 {
+    /// <summary>Whether the referenced cluster stands: gone or going, it takes what the object made in its Consul along.</summary>
+    public bool Stands(string ns, ClusterReference clusterRef) => caches.Clusters.Find(ns, clusterRef.Name) is { Metadata.DeletionTimestamp: null };
+
     public (ClusterConnection? Connection, ClusterWait Waiting) For(string ns, ClusterReference clusterRef, string what)
     {
         var reference = $"ConsulCluster {ns}/{clusterRef.Name}";

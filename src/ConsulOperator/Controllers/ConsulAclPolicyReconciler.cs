@@ -20,7 +20,7 @@ public sealed class ConsulAclPolicyReconciler(
     /// <summary>Held while the policy may exist in Consul, which Kubernetes garbage collection cannot reach.</summary>
     public const string Finalizer = "consul.operator.dev/acl-policy";
 
-    private readonly AclObjectReports<V1Alpha1ConsulACLPolicy> reports = new(events, time, p => p.Status?.Conditions, (p, conditions, cancel) => WriteStatusAsync(api, p, conditions, null, cancel));
+    private readonly AclObjectReports<V1Alpha1ConsulACLPolicy> reports = new(api, events, time, p => p.Status?.Conditions, (p, conditions, cancel) => WriteStatusAsync(api, p, conditions, null, cancel));
 
     public string Name => "consulaclpolicy";
 
@@ -35,7 +35,8 @@ public sealed class ConsulAclPolicyReconciler(
         var (connection, waiting) = clusters.For(ns, policy.Spec.ClusterRef, "policy's write to Consul");
         if (policy.Metadata.DeletionTimestamp is not null)
         {
-            return await ReleaseAsync(policy, connection, waiting, cancel);
+            var id = clusters.Stands(ns, policy.Spec.ClusterRef) ? policy.Status?.PolicyID : null;
+            return await reports.ReleaseAsync(policy, Finalizer, $"policy {policy.Status?.PolicyName}", id is null ? null : (client, c) => client.DeletePolicyAsync(id, c), connection, waiting, cancel);
         }
 
         var problems = ConsulAclValidator.Validate(policy, connection is null ? null : caches.OldestServerVersion(connection.Cluster));
@@ -100,38 +101,6 @@ public sealed class ConsulAclPolicyReconciler(
     private static async Task<AclPolicy?> FindAsync(ConsulClient client, V1Alpha1ConsulACLPolicy policy, CancellationToken cancel) =>
         (policy.Status?.PolicyID is { } id ? await client.PolicyAsync(id, cancel) : null)
         ?? await client.PolicyByNameAsync(ConsulAclValidator.PolicyName(policy), cancel);
-
-    private async Task<ReconcileResult> ReleaseAsync(V1Alpha1ConsulACLPolicy policy, ClusterConnection? connection, ClusterWait waiting, CancellationToken cancel)
-    {
-        if (policy.Metadata.Finalizers?.Contains(Finalizer) != true)
-        {
-            return ReconcileResult.Done;
-        }
-
-        // With the cluster gone (or going) there is no Consul left to hold the policy.
-        var cluster = caches.Clusters.Find(policy.Metadata.NamespaceProperty, policy.Spec.ClusterRef.Name);
-        if (cluster is not null && cluster.Metadata.DeletionTimestamp is null && policy.Status?.PolicyID is { } id)
-        {
-            if (connection is null)
-            {
-                return await reports.WaitToDeleteAsync(policy, $"policy {policy.Status.PolicyName}", waiting, cancel);
-            }
-
-            try
-            {
-                await connection.Client.DeletePolicyAsync(id, cancel);
-            }
-            catch (ConsulApiException e) when (e.IsTransient)
-            {
-                return await reports.WaitToDeleteAsync(policy, $"policy {policy.Status.PolicyName}", new("ConsulError", e.Message), cancel);
-            }
-
-            await events.RecordAsync(policy, EventRecorder.Normal, "Deleted", $"policy {policy.Status.PolicyName} deleted from Consul", cancel);
-        }
-
-        await api.RemoveFinalizerAsync(policy, Finalizer, cancel);
-        return ReconcileResult.Done;
-    }
 
     private async Task Changed(V1Alpha1ConsulACLPolicy policy, string what, CancellationToken cancel)
     {

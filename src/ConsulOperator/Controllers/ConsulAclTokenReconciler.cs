@@ -24,7 +24,7 @@ public sealed class ConsulAclTokenReconciler(
     /// <summary>Held while the token may exist in Consul, which Kubernetes garbage collection cannot reach.</summary>
     public const string Finalizer = "consul.operator.dev/acl-token";
 
-    private readonly AclObjectReports<V1Alpha1ConsulACLToken> reports = new(events, time, t => t.Status?.Conditions, (t, conditions, cancel) => WriteStatusAsync(api, t, conditions, null, cancel));
+    private readonly AclObjectReports<V1Alpha1ConsulACLToken> reports = new(api, events, time, t => t.Status?.Conditions, (t, conditions, cancel) => WriteStatusAsync(api, t, conditions, null, cancel));
 
     public string Name => "consulacltoken";
 
@@ -231,52 +231,31 @@ public sealed class ConsulAclTokenReconciler(
         }
     }
 
-    private async Task<ReconcileResult> ReleaseAsync(V1Alpha1ConsulACLToken token, V1Secret? secret, ClusterConnection? connection, ClusterWait waiting, CancellationToken cancel)
+    /// <summary>Deletion: the token and a previous one still in its grace period go from Consul; the Secret goes with the object through its owner reference.</summary>
+    private Task<ReconcileResult> ReleaseAsync(V1Alpha1ConsulACLToken token, V1Secret? secret, ClusterConnection? connection, ClusterWait waiting, CancellationToken cancel)
     {
-        if (token.Metadata.Finalizers?.Contains(Finalizer) != true)
-        {
-            return ReconcileResult.Done;
-        }
-
-        // With the cluster gone (or going) there is no Consul left to hold the token.
         var stored = secret is not null && AclObjects.IsOwnedBy(secret, token) ? AclObjects.Read(secret, parsed) : null;
-        string?[] accessors = [stored?.AccessorId ?? token.Status?.AccessorID, stored?.PreviousAccessorId ?? token.Status?.PreviousAccessorID];
-        var cluster = caches.Clusters.Find(token.Metadata.NamespaceProperty, token.Spec.ClusterRef.Name);
-        if (cluster is not null && cluster.Metadata.DeletionTimestamp is null && accessors.Any(a => a is not null))
+        var accessors = new[] { stored?.AccessorId ?? token.Status?.AccessorID, stored?.PreviousAccessorId ?? token.Status?.PreviousAccessorID }.OfType<string>().Distinct().ToList();
+        Func<ConsulClient, CancellationToken, Task>? delete = null;
+        if (clusters.Stands(token.Metadata.NamespaceProperty, token.Spec.ClusterRef) && accessors.Count > 0)
         {
-            if (connection is null)
+            delete = async (client, c) =>
             {
-                return await reports.WaitToDeleteAsync(token, "the token", waiting, cancel);
-            }
-
-            try
-            {
-                foreach (var accessor in accessors.OfType<string>().Distinct())
+                foreach (var accessor in accessors)
                 {
-                    await connection.Client.DeleteTokenAsync(accessor, cancel);
+                    await client.DeleteTokenAsync(accessor, c);
                 }
-            }
-            catch (ConsulApiException e) when (e.IsTransient)
-            {
-                return await reports.WaitToDeleteAsync(token, "the token", new("ConsulError", e.Message), cancel);
-            }
-
-            await events.RecordAsync(token, EventRecorder.Normal, "Deleted", $"token {string.Join(", ", accessors.OfType<string>().Distinct())} deleted from Consul", cancel);
+            };
         }
 
-        // The Secret goes with the object through its owner reference.
-        await api.RemoveFinalizerAsync(token, Finalizer, cancel);
-        return ReconcileResult.Done;
+        return reports.ReleaseAsync(token, Finalizer, $"token {string.Join(", ", accessors)}", delete, connection, waiting, cancel);
     }
 
-
-
-
-    // Never the secret: only the AccessorID, which names the token and authorizes nothing.
     // We never write into a Secret someone else made: it may be theirs to keep.
     private Task<ReconcileResult> RefuseSecretNotOursAsync(V1Alpha1ConsulACLToken token, CancellationToken cancel) =>
         reports.RefuseAsync(token, "SecretNotOurs", $"Secret {token.Metadata.NamespaceProperty}/{ConsulAclValidator.SecretName(token)} exists and belongs to something else; the token is never written into it. Choose another spec.secretName", cancel);
 
+    // Never the secret: only the AccessorID, which names the token and authorizes nothing.
     private async Task Changed(V1Alpha1ConsulACLToken token, string what, CancellationToken cancel)
     {
         logger.LogInformation("ConsulACLToken {Namespace}/{Name}: {What}", token.Metadata.NamespaceProperty, token.Metadata.Name, what);
