@@ -22,9 +22,12 @@ public sealed class TestApiServer : IAsyncDisposable
     private readonly WebApplication app;
     private readonly CertificateAuthority ca;
 
-    private TestApiServer(WebApplication app, CertificateAuthority ca, ObjectStore store, Faults faults, RequestLog requests)
+    private readonly ApiHandler handler;
+
+    private TestApiServer(WebApplication app, ApiHandler handler, CertificateAuthority ca, ObjectStore store, Faults faults, RequestLog requests)
     {
         this.app = app;
+        this.handler = handler;
         this.ca = ca;
         Store = store;
         Faults = faults;
@@ -60,10 +63,13 @@ public sealed class TestApiServer : IAsyncDisposable
         app.Run(handler.HandleAsync);
         await app.StartAsync();
 
-        var server = new TestApiServer(app, ca, store, faults, requests);
+        var server = new TestApiServer(app, handler, ca, store, faults, requests);
         server.BaseUri = new Uri(app.Urls.First().Replace("127.0.0.1", "localhost", StringComparison.Ordinal));
         return server;
     }
+
+    /// <summary>Installs the Prometheus Operator's CRDs: from now on their kinds are served.</summary>
+    public void InstallPrometheusOperatorCrds() => handler.Install(ResourceCatalog.PrometheusOperator);
 
     /// <summary>A client configuration that trusts the server's CA and presents the token, as a kubeconfig would.</summary>
     public KubernetesClientConfiguration ClientConfiguration() => new()

@@ -8,6 +8,17 @@ namespace ConsulOperator.Testing.KubeApi;
 /// <summary>The REST surface of the test API server: the paths, verbs and query parameters a client-go style client uses.</summary>
 public sealed class ApiHandler(ObjectStore store, Faults faults, RequestLog log, string bearerToken, TimeSpan bookmarkInterval)
 {
+    private readonly HashSet<ResourceInfo> installed = [.. ResourceCatalog.All];
+
+    /// <summary>Serves kinds whose CRDs were not installed before, as applying their CRDs does.</summary>
+    public void Install(IEnumerable<ResourceInfo> crds)
+    {
+        lock (installed)
+        {
+            installed.UnionWith(crds);
+        }
+    }
+
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
 
     public async Task HandleAsync(HttpContext context)
@@ -22,7 +33,10 @@ public sealed class ApiHandler(ObjectStore store, Faults faults, RequestLog log,
                 throw new ApiException(401, "Unauthorized", "Unauthorized");
             }
 
-            if (route is null)
+            // A kind whose CRD is not installed is a path kube-apiserver does not know: 404 "the server could not find the
+            // requested resource". Its filter chain authorizes first, on the group and resource parsed from the path
+            // (k8s.io/apiserver WithAuthorization, RequestInfoFactory), so the request log keeps them.
+            if (route is null || !Serves(route.Resource))
             {
                 throw new ApiException(404, "NotFound", $"the server could not find the requested resource ({request.Method} {request.Path})");
             }
@@ -203,6 +217,14 @@ public sealed class ApiHandler(ObjectStore store, Faults faults, RequestLog log,
 
     private static async Task<JsonObject> BodyAsync(HttpRequest request) =>
         (await JsonNode.ParseAsync(request.Body))?.AsObject() ?? throw new ApiException(400, "BadRequest", "empty body");
+
+    private bool Serves(ResourceInfo resource)
+    {
+        lock (installed)
+        {
+            return installed.Contains(resource);
+        }
+    }
 
     private sealed record Route(string Verb, ResourceInfo Resource, string? Namespace, string? Name, string? Subresource, Selector Selector, string? ResourceVersion, bool AllowBookmarks, int? TimeoutSeconds)
     {

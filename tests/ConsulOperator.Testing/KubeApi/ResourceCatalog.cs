@@ -6,7 +6,7 @@ public sealed record ResourceInfo(string Group, string Version, string Plural, s
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
     /// <summary>Built-in lists omit apiVersion and kind on their items, as the real API server does; custom resources keep them.</summary>
-    public bool BuiltIn => !Group.EndsWith(".dev", StringComparison.Ordinal);
+    public bool BuiltIn => !Group.Contains('.', StringComparison.Ordinal) || Group.EndsWith(".k8s.io", StringComparison.Ordinal);
 }
 
 public static class ResourceCatalog
@@ -38,9 +38,21 @@ public static class ResourceCatalog
             (string)spec["scope"]! == "Namespaced", version["subresources"]?["status"] is not null);
     }
 
+    /// <summary>
+    /// Another project's CRDs, served only once a test installs them (<see cref="TestApiServer.InstallPrometheusOperatorCrds"/>):
+    /// prometheus-operator's monitoring.coreos.com/v1 PodMonitor and PrometheusRule, both namespaced (its
+    /// example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml and _prometheusrules.yaml). The operator
+    /// writes no status on them, so none is modelled.
+    /// </summary>
+    public static readonly IReadOnlyList<ResourceInfo> PrometheusOperator =
+    [
+        new("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor", true, false),
+        new("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", true, false),
+    ];
+
     public static ResourceInfo? Find(string group, string version, string plural) =>
-        All.FirstOrDefault(r => r.Group == group && r.Version == version && r.Plural == plural);
+        All.Concat(PrometheusOperator).FirstOrDefault(r => r.Group == group && r.Version == version && r.Plural == plural);
 
     public static ResourceInfo ForKind(string apiVersion, string kind) =>
-        All.First(r => r.ApiVersion == apiVersion && r.Kind == kind);
+        All.Concat(PrometheusOperator).First(r => r.ApiVersion == apiVersion && r.Kind == kind);
 }
