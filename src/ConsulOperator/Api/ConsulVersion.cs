@@ -15,12 +15,17 @@ public sealed record ConsulVersion(int Major, int Minor, int Patch) : IComparabl
     /// <summary>ACL tokens take node identities from 1.8.1 (hashicorp/consul PR #7970); older servers ignore the field.</summary>
     public static readonly ConsulVersion NodeIdentities = new(1, 8, 1);
 
+    /// <summary>consul_agent_tls_cert_expiry, seconds until the agent's TLS certificate expires (hashicorp/consul PR #10768, in the 1.11.0 changelog).</summary>
+    public static readonly ConsulVersion AgentCertificateExpiryMetric = new(1, 11, 0);
+
     /// <summary>The agent reads the <c>tls { defaults, internal_rpc, https }</c> stanza (and the top-level keys are deprecated).</summary>
     public bool UsesTlsStanza => this >= TlsStanza;
 
     public bool HasGrpcTlsPort => this >= GrpcTlsPort;
 
     public bool HasNodeIdentities => this >= NodeIdentities;
+
+    public bool HasAgentCertificateExpiryMetric => this >= AgentCertificateExpiryMetric;
 
     public static bool TryParse(string? text, out ConsulVersion version)
     {

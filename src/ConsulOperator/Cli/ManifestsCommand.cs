@@ -37,6 +37,11 @@ public static class ManifestsCommand
         files.Add((Path.Combine(Chart, "files", "rbac", "leader-election-rules.yaml"), Rules(Rbac.LeaderElectionRole()["rules"]!.AsArray())));
         files.Add((Path.Combine(Chart, "files", "rbac", "dns-rules.yaml"), Rules(Rbac.DnsConfigMapRules())));
 
+        // What the chart ships for every cluster it manages: the same alerts and dashboard a cluster renders, unscoped.
+        files.Add((Path.Combine(Chart, "files", "monitoring", "consul-rules.yaml"), Rules(Desired.Monitoring.Rules(Desired.Monitoring.MetricScope.Everywhere))));
+        files.Add((Path.Combine(Chart, "files", "monitoring", "consul-dashboard.json"),
+            Desired.Dashboard.Json(Desired.Monitoring.MetricScope.Everywhere, "Consul", "consul-operator-consul").ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n"));
+
         return files;
     }
 

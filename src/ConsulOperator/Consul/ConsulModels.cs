@@ -25,6 +25,16 @@ public sealed record AgentMember(string Name, string Addr, int Port, IReadOnlyDi
     public const int Failed = 4;
 
     public bool IsServer => Tags.TryGetValue("role", out var role) && role == "consul";
+
+    /// <summary>The status as serf names it (hashicorp/serf serf.go, MemberStatus.String).</summary>
+    public string StatusName => Status switch
+    {
+        Alive => "alive",
+        Leaving => "leaving",
+        Left => "left",
+        Failed => "failed",
+        _ => "none",
+    };
 }
 
 /// <summary>A service as an agent holds it (<c>GET /v1/agent/services</c>): note <c>Service</c>, not <c>Name</c>.</summary>

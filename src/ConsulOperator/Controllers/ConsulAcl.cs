@@ -24,10 +24,11 @@ public sealed record AclOutcome(
 /// </summary>
 public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<ConsulAcl> logger)
 {
-    public const string TokenKey = "token";
-    public const string StateKey = "state";
-    public const string Pending = "pending";
-    public const string Done = "done";
+    // The cluster's own token Secrets use the same keys and states as a ConsulACLToken's.
+    public const string TokenKey = AclObjects.TokenKey;
+    public const string StateKey = AclObjects.StateKey;
+    public const string Pending = AclObjects.Pending;
+    public const string Done = AclObjects.Done;
     public const string BootstrappedElsewhere = "AclBootstrappedElsewhere";
 
     // What was last set up completely per cluster: while it holds, a reconcile asks Consul nothing about ACLs.

@@ -1,3 +1,4 @@
+using ConsulOperator.Api.PrometheusOperator;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Consul;
 using ConsulOperator.Desired;
@@ -112,6 +113,10 @@ public sealed class ConsulClusterReconciler(
         status.GossipRotation = gossipRotation.Completed;
         await WriteStatusAsync(cluster, status, cancel);
         metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
+        metrics.Consul(ns, name, new ConsulView(
+            observation.LeaderAddress is not null,
+            [.. (status.Servers ?? []).Select(s => new ServerView(s.Name, s.Voter, s.LastIndex))],
+            observation.Members.GroupBy(m => m.StatusName).ToDictionary(g => g.Key, g => g.Count())));
         metrics.CertificateExpiry(ns, name, "ca", plan.Material.Ca.NotAfter);
         var firstLeafExpiry = plan.Material.Leaves.Values.Min(l => l.NotAfter);
         metrics.CertificateExpiry(ns, name, "leaf", firstLeafExpiry);
@@ -135,8 +140,15 @@ public sealed class ConsulClusterReconciler(
         V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, Func<string, ComputedFrom> secretComputedFrom, CancellationToken cancel)
     {
         var applied = new List<(ApplyOutcome Outcome, string Object)>();
+        var unserved = new List<IKubernetesObject<V1ObjectMeta>>();
         foreach (var item in desired)
         {
+            if (!caches.Serves(item))
+            {
+                unserved.Add(item);
+                continue;
+            }
+
             var outcome = await ApplyAsync(item, secretComputedFrom, cancel);
             if (outcome != ApplyOutcome.Unchanged)
             {
@@ -148,6 +160,13 @@ public sealed class ConsulClusterReconciler(
         foreach (var group in applied.GroupBy(a => a.Outcome))
         {
             await events.RecordAsync(cluster, EventRecorder.Normal, group.Key.ToString(), $"{group.Key} {string.Join(", ", group.Select(a => a.Object))}", cancel);
+        }
+
+        if (unserved.Count > 0)
+        {
+            await events.RecordAsync(cluster, EventRecorder.Warning, "PrometheusOperatorMissing",
+                $"spec.telemetry asks for {string.Join(", ", unserved.Select(u => $"{u.Kind} {u.Metadata.Name}"))}, but the API serves no {string.Join(" or ", unserved.Select(u => u.ApiVersion).Distinct())} {string.Join(", ", unserved.Select(u => u.Kind).Distinct())} (the Prometheus Operator's CRDs are not installed); they are created once it does",
+                cancel);
         }
     }
 
@@ -270,6 +289,8 @@ public sealed class ConsulClusterReconciler(
         V1PersistentVolumeClaim claim => applier.ApplyAsync(claim, caches.Claims, cancel),
         V1CronJob job => applier.ApplyAsync(job, caches.CronJobs, cancel),
         V1Ingress ingress => applier.ApplyAsync(ingress, caches.Ingresses, cancel),
+        V1PodMonitor monitor => applier.ApplyAsync(monitor, caches.PodMonitors, cancel),
+        V1PrometheusRule rule => applier.ApplyAsync(rule, caches.PrometheusRules, cancel),
         _ => throw new InvalidOperationException($"no cache for {item.Kind}"),
     };
 

@@ -1,7 +1,9 @@
 using ConsulOperator.Api;
+using ConsulOperator.Api.PrometheusOperator;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Desired;
 using ConsulOperator.Runtime;
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +13,7 @@ namespace ConsulOperator.Controllers;
 /// The informers the controllers read from. The kinds the operator creates are watched only where they carry our
 /// managed-by label, so the cache holds our objects and not every Secret in the cluster.
 /// </summary>
-public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespaces, string dnsNamespace, ILoggerFactory logs, TimeProvider time)
+public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespaces, string dnsNamespace, ILoggerFactory logs, TimeProvider time, TimeSpan notServedRetry)
 {
     private static readonly string Ours = $"{Labels.ManagedBy}={Labels.OperatorName}";
 
@@ -42,6 +44,11 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1PodDisruptionBudget> DisruptionBudgets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PodDisruptionBudget"), time);
 
+    /// <summary>The Prometheus Operator's kinds, whose CRDs a cluster may not have: optional, so their absence holds nothing up.</summary>
+    public Informer<V1PodMonitor> PodMonitors { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PodMonitor"), time, notServedRetry);
+
+    public Informer<V1PrometheusRule> PrometheusRules { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PrometheusRule"), time, notServedRetry);
+
     /// <summary>The cluster DNS ConfigMaps (CoreDNS, coredns-custom, kube-dns), which are not ours and so carry no label of ours.</summary>
     public Informer<V1ConfigMap> DnsConfigMaps { get; } = new(api, [dnsNamespace], null, logs.CreateLogger("Informer.DnsConfigMap"), time);
 
@@ -54,7 +61,28 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public bool HasSynced => All.All(i => i.HasSynced);
 
     private IEnumerable<IInformer> All =>
-        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, Ingresses, DnsConfigMaps];
+        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
+
+    /// <summary>
+    /// Whether the API serves an object's kind; only the optional kinds can be missing, and asking about one that is makes
+    /// its informer look again.
+    /// </summary>
+    public bool Serves(IKubernetesObject<V1ObjectMeta> item)
+    {
+        IInformer? optional = item switch
+        {
+            V1PodMonitor => PodMonitors,
+            V1PrometheusRule => PrometheusRules,
+            _ => null,
+        };
+        if (optional is null || optional.Served)
+        {
+            return true;
+        }
+
+        optional.LookAgain();
+        return false;
+    }
 
     /// <summary>
     /// Routes every change to the key of the object it concerns: the ConsulCluster of its children and pods; every
@@ -107,6 +135,8 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         DisruptionBudgets.Changed += o => EnqueueOwner(o, enqueue);
         CronJobs.Changed += o => EnqueueOwner(o, enqueue);
         Ingresses.Changed += o => EnqueueOwner(o, enqueue);
+        PodMonitors.Changed += o => EnqueueOwner(o, enqueue);
+        PrometheusRules.Changed += o => EnqueueOwner(o, enqueue);
         Claims.Changed += o => EnqueueInstance(o, enqueue);
 
         // Pods belong to a StatefulSet; the instance label names their cluster.

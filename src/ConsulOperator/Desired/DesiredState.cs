@@ -39,6 +39,8 @@ public static class DesiredState
 
         objects.AddRange(Snapshots.Build(cluster));
         objects.AddRange(Dashboard.Build(cluster));
+        objects.AddRange(Monitoring.PodMonitors(cluster));
+        objects.AddRange(Monitoring.PrometheusRules(cluster));
 
         foreach (var item in objects)
         {

@@ -39,4 +39,5 @@ public static class Components
     public const string AclToken = "acl-token";
     public const string Snapshot = "snapshot";
     public const string Dashboard = "dashboard";
+    public const string Monitoring = "monitoring";
 }

@@ -41,7 +41,7 @@ public static class OperatorHost
         services.AddSingleton(s => new Applier(s.GetRequiredService<KubeApi>(), Labels.SpecHashAnnotation));
         services.AddSingleton(s => new OperatorCaches(
             s.GetRequiredService<KubeApi>(), options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces], options.DnsNamespace,
-            s.GetRequiredService<ILoggerFactory>(), s.GetRequiredService<TimeProvider>()));
+            s.GetRequiredService<ILoggerFactory>(), s.GetRequiredService<TimeProvider>(), options.NotServedRetry));
         services.AddSingleton(s => new EventRecorder(s.GetRequiredService<KubeApi>(), "consul-operator", s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<EventRecorder>>()));
         services.AddSingleton(s => new CoreDnsForwarding(s.GetRequiredService<KubeApi>(), s.GetRequiredService<OperatorCaches>().DnsConfigMaps, options.DnsNamespace));
         services.AddSingleton<ParsedSecrets>();

@@ -30,6 +30,9 @@ public sealed record OperatorOptions
     /// <summary>How often a cluster with servers is reconciled to ask Consul how it is; an unhealthy one is asked more often.</summary>
     public TimeSpan ConsulPollInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often a kind of another project whose CRD is not installed (the Prometheus Operator's) is looked for again.</summary>
+    public TimeSpan NotServedRetry { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// host:port at which every Consul agent name is dialled, for an operator running outside the cluster (through a
     /// port-forward or proxy). Certificates are still verified against the agents' names.

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ConsulOperator.Api.PrometheusOperator;
 using ConsulOperator.Api.V1Alpha1;
 
 namespace ConsulOperator.Manifests;
@@ -49,6 +50,9 @@ public static class Rbac
 
             // The UI's Ingress, when spec.ui.ingress asks for one.
             Rule("networking.k8s.io", ["ingresses"], Manage),
+
+            // The Prometheus Operator's objects, when spec.telemetry asks for them (read only while their CRDs are installed).
+            Rule(MonitoringGroup.Name, [V1PodMonitor.Plural, V1PrometheusRule.Plural], Manage),
 
             // Scheduled snapshots: the CronJob, and the volume they are kept on, which the operator never deletes.
             Rule("batch", ["cronjobs"], Manage),

@@ -18,6 +18,10 @@ public interface IInformer
 {
     bool HasSynced { get; }
 
+    bool Served { get; }
+
+    void LookAgain();
+
     Task RunAsync(CancellationToken cancel);
 
     Task WaitForSyncAsync(CancellationToken cancel);
@@ -28,19 +32,31 @@ public interface IInformer
 /// then watching from the list's resourceVersion. Bookmarks move the resourceVersion forward; a dropped watch resumes
 /// from it after a backoff; 410 Gone means the history is compacted and the informer lists again.
 /// Reconcilers read this cache instead of the API, so a steady cluster costs no reads.
+/// An optional kind (another project's CRD, which may not be installed), given <paramref name="retryWhileNotServed"/>,
+/// counts as synced and empty while the API does not serve it. It is listed again when someone needs it
+/// (<see cref="LookAgain"/>), at most that often, so that nobody asking costs no requests.
 /// </summary>
-public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, string? labelSelector, ILogger logger, TimeProvider time) : ICache<T>, IInformer
+public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, string? labelSelector, ILogger logger, TimeProvider time, TimeSpan? retryWhileNotServed = null)
+    : ICache<T>, IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<(string Namespace, string Name), T> items = new();
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int syncedNamespaces;
+    private int unservedNamespaces;
+    private TaskCompletionSource wanted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Every change: the object as it is now, or as it was last seen when it was deleted.</summary>
     public event Action<T>? Changed;
 
     public bool HasSynced => synced.Task.IsCompleted;
+
+    /// <summary>Whether the API serves the kind (always, unless it is optional and its CRD is not installed).</summary>
+    public bool Served => Volatile.Read(ref unservedNamespaces) == 0;
+
+    /// <summary>An object of this kind is wanted: if the kind is not served, list it again (no sooner than the retry period).</summary>
+    public void LookAgain() => Volatile.Read(ref wanted).TrySetResult();
 
     public Task WaitForSyncAsync(CancellationToken cancel) => synced.Task.WaitAsync(cancel);
 
@@ -54,6 +70,18 @@ public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, 
     {
         string? resourceVersion = null;
         var failures = 0;
+        var counted = false;
+        var served = true;
+        void Synced()
+        {
+            if (!counted && Interlocked.Increment(ref syncedNamespaces) == namespaces.Count)
+            {
+                synced.TrySetResult();
+            }
+
+            counted = true;
+        }
+
         while (!cancel.IsCancellationRequested)
         {
             try
@@ -61,10 +89,14 @@ public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, 
                 if (resourceVersion is null)
                 {
                     resourceVersion = await ListAsync(ns, cancel);
-                    if (Interlocked.Increment(ref syncedNamespaces) == namespaces.Count)
+                    if (!served)
                     {
-                        synced.TrySetResult();
+                        served = true;
+                        Interlocked.Decrement(ref unservedNamespaces);
+                        logger.LogInformation("{Kind} is served now", typeof(T).Name);
                     }
+
+                    Synced();
                 }
 
                 // Servers end watches after timeoutSeconds; a spread keeps many informers from reconnecting in step.
@@ -80,7 +112,25 @@ public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, 
             {
                 logger.LogInformation("Watch of {Kind} expired ({Message}); listing again", typeof(T).Name, e.Message);
                 resourceVersion = null;
-                Interlocked.Decrement(ref syncedNamespaces);
+            }
+            catch (KubeApiException e) when (retryWhileNotServed is { } retry && e.IsNotFound && !cancel.IsCancellationRequested)
+            {
+                if (served)
+                {
+                    served = false;
+                    Interlocked.Increment(ref unservedNamespaces);
+                    logger.LogInformation("{Kind} is not served (its CRD is not installed); looking again every {Retry}", typeof(T).Name, retry);
+                    Forget(ns);
+                }
+
+                resourceVersion = null;
+                Synced();
+                await Task.Delay(retry, time, cancel).ContinueWith(_ => { }, TaskScheduler.Default);
+                var signal = Volatile.Read(ref wanted);
+                await signal.Task.WaitAsync(cancel).ContinueWith(_ => { }, TaskScheduler.Default);
+
+                // One request answered by this look; the next one waits for a new request.
+                Interlocked.CompareExchange(ref wanted, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), signal);
             }
             catch (Exception e) when (!cancel.IsCancellationRequested && e is KubeApiException or HttpRequestException or IOException or System.Text.Json.JsonException)
             {
@@ -112,13 +162,17 @@ public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, 
         }
 
         // What vanished while we were not watching is gone for good.
-        foreach (var (key, stale) in items.Where(i => (ns is null || i.Key.Namespace == ns) && !seen.Contains(i.Key)).ToList())
+        Forget(ns, seen);
+        return list.ResourceVersion;
+    }
+
+    private void Forget(string? ns, HashSet<(string, string)>? except = null)
+    {
+        foreach (var (key, stale) in items.Where(i => (ns is null || i.Key.Namespace == ns) && except?.Contains(i.Key) != true).ToList())
         {
             items.TryRemove(key, out _);
             Changed?.Invoke(stale);
         }
-
-        return list.ResourceVersion;
     }
 
     private void Apply(WatchEvent<T> change)

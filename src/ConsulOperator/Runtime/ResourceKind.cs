@@ -1,3 +1,4 @@
+using ConsulOperator.Api.PrometheusOperator;
 using ConsulOperator.Api.V1Alpha1;
 using k8s.Models;
 
@@ -30,6 +31,8 @@ public static class Kinds
         [typeof(V1Ingress)] = new("networking.k8s.io", "v1", "ingresses", "Ingress"),
         [typeof(V1PodDisruptionBudget)] = new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
         [typeof(V1Lease)] = new("coordination.k8s.io", "v1", "leases", "Lease"),
+        [typeof(V1PodMonitor)] = new(MonitoringGroup.Name, MonitoringGroup.Version, V1PodMonitor.Plural, V1PodMonitor.KindName),
+        [typeof(V1PrometheusRule)] = new(MonitoringGroup.Name, MonitoringGroup.Version, V1PrometheusRule.Plural, V1PrometheusRule.KindName),
         [typeof(V1Alpha1ConsulCluster)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulCluster.KindName),
         [typeof(V1Alpha1ConsulService)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulService.Plural, V1Alpha1ConsulService.KindName),
         [typeof(V1Alpha1ConsulACLPolicy)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLPolicy.KindName),

@@ -365,11 +365,12 @@ public class ServicesAndBudgetTests
         var dashboard = JsonNode.Parse(Assert.Single(configMap.Data).Value)!.AsObject();
         Assert.Equal("consul-consul-consul", (string?)dashboard["uid"]);
         var queries = dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray().Select(t => (string)t!["expr"]!)).ToList();
-        Assert.Equal(9, queries.Count);
-        Assert.All(queries, q => Assert.Matches("namespace=\"consul\", pod=~\"(consul-server|\\(consul-server\\|consul-client\\))-\\[0-9\\]\\+\"", q));
+        Assert.Equal(12, queries.Count);
+        Assert.All(queries, q => Assert.Matches("namespace=\"consul\", (pod=~\"(consul-server|\\(consul-server\\|consul-client\\))-\\[0-9\\]\\+\"|cluster=\"consul\")", q));
 
-        // Only metrics HashiCorp's own server dashboard or the telemetry reference name.
-        string[] known = ["consul_autopilot_healthy", "consul_autopilot_failure_tolerance", "consul_raft_state_leader", "consul_raft_state_candidate", "consul_raft_commitTime", "consul_raft_apply", "consul_raft_leader_lastContact", "consul_runtime_alloc_bytes", "consul_runtime_num_goroutines"];
+        // Only metrics HashiCorp's own server dashboard or the telemetry reference name, and the operator's own.
+        string[] known = ["consul_autopilot_healthy", "consul_autopilot_failure_tolerance", "consul_raft_state_leader", "consul_raft_state_candidate", "consul_raft_commitTime", "consul_raft_apply",
+            "consul_raft_leader_lastContact", "consul_rpc_request", "consul_runtime_alloc_bytes", "consul_runtime_num_goroutines", "consul_operator_server_last_index", "consul_operator_members"];
         Assert.All(queries, q => Assert.Contains(known, k => q.Contains(k + "{", StringComparison.Ordinal)));
         Assert.Contains(ConsulClusterValidator.Validate(Clusters.Default(change: s =>
         {

@@ -75,6 +75,7 @@ public sealed class OperatorHarness : IAsyncDisposable
             MetricsAddress = "http://127.0.0.1:0",
             Workers = 2,
             ConsulPollInterval = TimeSpan.FromMilliseconds(500),
+            NotServedRetry = TimeSpan.FromMilliseconds(200),
         };
         var host = OperatorHost.Build(
             options, Api.ClientConfiguration(), logging: l => l.SetMinimumLevel(LogLevel.Information).AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Warning).AddProvider(Logs),

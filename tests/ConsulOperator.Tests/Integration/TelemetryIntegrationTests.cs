@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ConsulOperator.Desired;
 using ConsulOperator.Tests.Support;
 using k8s.Models;
@@ -48,5 +49,51 @@ public sealed class TelemetryIntegrationTests() : IntegrationTest()
         // The token reads agents and nothing else.
         Assert.False(dc.Allows(token, "key", "anything", write: false));
         Assert.False(dc.Allows(token, "agent", "consul-server-0", write: true));
+    }
+
+    [Fact]
+    public async Task Pod_monitors_wait_for_the_prometheus_operator_and_then_scrape_every_agent_as_prometheus_would()
+    {
+        var cluster = Clusters.Sample();
+        cluster.Spec.Telemetry.PodMonitor = new();
+        cluster.Spec.Telemetry.PrometheusRule = new();
+        Harness.Create(cluster);
+
+        // Without the Prometheus Operator's CRDs the cluster still comes up, and a Warning says what is missing.
+        await WaitForReadyAsync();
+        await OperatorHarness.WaitUntilAsync(
+            () => Harness.List("v1", "Event").Any(e => (string?)e["reason"] == "PrometheusOperatorMissing" && (string?)e["type"] == "Warning"), "a Warning about the missing CRDs");
+
+        // Installed later, they are picked up without a restart.
+        Harness.Api.InstallPrometheusOperatorCrds();
+        await OperatorHarness.WaitUntilAsync(
+            () => Harness.List("monitoring.coreos.com/v1", "PodMonitor").Count == 2 && Harness.List("monitoring.coreos.com/v1", "PrometheusRule").Count == 1, "the PodMonitors and the PrometheusRule");
+
+        // What the Prometheus Operator makes of each PodMonitor: every pod its selector picks, at the port it names, with
+        // the CA, certificate, key and token read from the Secrets it names, checked against its serverName.
+        var scraped = new List<string>();
+        foreach (var monitor in Harness.List("monitoring.coreos.com/v1", "PodMonitor"))
+        {
+            var selector = monitor["spec"]!["selector"]!["matchLabels"]!.AsObject();
+            var endpoint = monitor["spec"]!["podMetricsEndpoints"]![0]!;
+            string Key(JsonNode reference) => KeyMaterialSecrets.Text(Harness.Get<V1Secret>((string)reference["name"]!)!, (string)reference["key"]!)!;
+            var tls = endpoint["tlsConfig"]!;
+            var token = Key(endpoint["authorization"]!["credentials"]!);
+            foreach (var pod in Harness.List("v1", "Pod").Where(p => selector.All(l => (string?)p["metadata"]!["labels"]?[l.Key] == (string?)l.Value)))
+            {
+                var name = (string)pod["metadata"]!["name"]!;
+                var set = Harness.Get<V1StatefulSet>((string)pod["metadata"]!["ownerReferences"]![0]!["name"]!)!;
+                var port = pod["spec"]!["containers"]!.AsArray().SelectMany(c => c!["ports"]!.AsArray()).Single(p => (string?)p!["name"] == (string?)endpoint["port"])!["containerPort"]!;
+                using var prometheus = new Consumer(
+                    Harness.Consul, new Uri($"{endpoint["scheme"]}://{name}.{set.Spec.ServiceName}.consul.svc:{port}"), token, Key(tls["ca"]!["secret"]!),
+                    (Key(tls["cert"]!["secret"]!), Key(tls["keySecret"]!)), (string)tls["serverName"]!);
+                var (status, body) = await prometheus.ScrapeAsync($"{endpoint["path"]}?format={endpoint["params"]!["format"]![0]}");
+                Assert.True(status == 200, $"{name}: {status} {body}");
+                Assert.Contains("\nconsul_runtime_alloc_bytes ", "\n" + body, StringComparison.Ordinal);
+                scraped.Add(name);
+            }
+        }
+
+        Assert.Equal(["consul-client-0", "consul-client-1", "consul-server-0", "consul-server-1", "consul-server-2"], scraped.Order(StringComparer.Ordinal));
     }
 }

@@ -120,6 +120,27 @@ public class ChartTests
         Assert.Contains(YamlDocuments.Parse(flux.Output), o => (string?)o["kind"] == "HelmRelease");
     }
 
+    [Fact]
+    public void The_chart_ships_the_alerts_and_dashboard_a_cluster_renders_for_every_cluster_and_keeps_the_operators_namespace_label()
+    {
+        Assert.DoesNotContain(Template("--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.consul=false"),
+            o => (string?)o["kind"] == "PrometheusRule" && o["spec"]!["groups"]!.AsArray().Any(g => (string?)g!["name"] == "consul"));
+
+        var objects = Template("--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.grafanaDashboard.enabled=true", "--set", "metrics.serviceMonitor.enabled=true");
+        var groups = Single(objects, "PrometheusRule")["spec"]!["groups"]!.AsArray();
+        var consul = Assert.Single(groups, g => (string?)g!["name"] == "consul")!;
+        Assert.True(JsonNode.DeepEquals(ConsulOperator.Desired.Monitoring.Rules(ConsulOperator.Desired.Monitoring.MetricScope.Everywhere), consul["rules"]));
+
+        var dashboard = Assert.Single(objects, o => (string?)o["kind"] == "ConfigMap" && (string?)o["metadata"]!["name"] == "t-consul-operator-consul-dashboard");
+        Assert.Equal("1", (string?)dashboard["metadata"]!["labels"]!["grafana_dashboard"]);
+        Assert.True(JsonNode.DeepEquals(
+            ConsulOperator.Desired.Dashboard.Json(ConsulOperator.Desired.Monitoring.MetricScope.Everywhere, "Consul", "consul-operator-consul"),
+            JsonNode.Parse((string)dashboard["data"]!["consul.json"]!)));
+
+        // The operator's series say which ConsulCluster they are about with a namespace label of their own.
+        Assert.True((bool?)Single(objects, "ServiceMonitor")["spec"]!["endpoints"]![0]!["honorLabels"]);
+    }
+
     private static List<JsonObject> Template(params string[] arguments)
     {
         var (exitCode, output, error) = Tools.Run(Tools.Helm, ["template", "t", Chart, "--namespace", "consul-operator", .. arguments]);

@@ -362,6 +362,25 @@ public sealed class TelemetrySpec
 
     /// <summary>A Grafana dashboard for this cluster, in a ConfigMap labelled for Grafana's dashboard sidecar.</summary>
     public bool Dashboard { get; set; }
+
+    /// <summary>
+    /// Prometheus Operator PodMonitors (monitoring.coreos.com/v1) that scrape every agent with the scrape identity: one for
+    /// the servers, one for the clients, since each presents a certificate of its own name.
+    /// </summary>
+    public PrometheusOperatorObjectSpec? PodMonitor { get; set; }
+
+    /// <summary>A Prometheus Operator PrometheusRule with alerts for this cluster's Consul.</summary>
+    public PrometheusOperatorObjectSpec? PrometheusRule { get; set; }
+}
+
+/// <summary>An object for the Prometheus Operator, which finds it by its labels.</summary>
+public sealed class PrometheusOperatorObjectSpec
+{
+    /// <summary>Create it.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Labels the Prometheus resource selects on (its podMonitorSelector or ruleSelector), e.g. release: kube-prometheus-stack.</summary>
+    public Dictionary<string, string>? Labels { get; set; }
 }
 
 /// <summary>The Consul web UI, served by the servers over HTTPS.</summary>

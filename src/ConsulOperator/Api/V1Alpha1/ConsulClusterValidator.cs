@@ -47,9 +47,23 @@ public static partial class ConsulClusterValidator
             problems.Add(new("spec.telemetry.prometheusRetentionTime", $"\"{spec.Telemetry.PrometheusRetentionTime}\" is not positive; Consul serves no Prometheus metrics then. Use 1m or more, or set spec.telemetry.enabled to false"));
         }
 
-        if (spec.Telemetry.Dashboard && !spec.Telemetry.Enabled)
+        var telemetry = spec.Telemetry;
+        foreach (var (field, wanted) in new[] { ("dashboard", telemetry.Dashboard), ("podMonitor", telemetry.PodMonitor?.Enabled == true), ("prometheusRule", telemetry.PrometheusRule?.Enabled == true) })
         {
-            problems.Add(new("spec.telemetry.dashboard", "needs spec.telemetry.enabled: without it Consul keeps no metrics for Prometheus to show"));
+            if (wanted && !telemetry.Enabled)
+            {
+                problems.Add(new($"spec.telemetry.{field}", "needs spec.telemetry.enabled: without it Consul keeps no metrics for Prometheus"));
+            }
+        }
+
+        // The dashboard's and the alerts' queries name gauges as Consul writes them with disable_hostname (docs: agent
+        // telemetry); otherwise every gauge name carries the agent's host name.
+        foreach (var (field, wanted) in new[] { ("dashboard", telemetry.Dashboard), ("prometheusRule", telemetry.PrometheusRule?.Enabled == true) })
+        {
+            if (wanted && telemetry.Enabled && !telemetry.DisableHostname)
+            {
+                problems.Add(new($"spec.telemetry.{field}", "needs spec.telemetry.disableHostname: true; with host names in the gauge names its queries find nothing"));
+            }
         }
 
         if (spec.Ui.BrowserAccess && (!spec.Ui.Enabled || !spec.Acl.Enabled || spec.Acl.DefaultPolicy != AclPolicy.Deny))
