@@ -27,7 +27,7 @@ if [ ! -x "$tools/bin/promtool" ]; then
   mv "$work/root/usr/bin/promtool" "$tools/bin/promtool"
   rm -rf "$work"
 fi
-"$tools/bin/promtool" --version | head -1
+"$tools/bin/promtool" --version >/dev/null
 
 # The Prometheus Operator's CRD schemas as npm @kubernetes-models/prometheus-operator validates against them (with ajv):
 # the PodMonitors and PrometheusRules the operator renders are checked with it.
