@@ -68,12 +68,21 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
             ? Conditions.Find(KubernetesJsonStatus(change.Item), Conditions.Progressing)?.Message
             : null, collapseRepeats: true);
 
-        // kubectl scale --replicas=1: four voters gone without leaving, and no quorum left.
+        // kubectl scale --replicas=1: four voters gone without leaving, and no quorum left. It lands while no operator runs:
+        // a running one may put the replicas back before the StatefulSet removes a pod, and rightly so, but then there is
+        // no outage to recover from.
+        foreach (var replica in Harness.Replicas.ToList())
+        {
+            await Harness.StopReplicaAsync(replica);
+        }
+
         Harness.Edit<k8s.Models.V1StatefulSet>("consul-server", set => set.Spec.Replicas = 1);
+        await OperatorHarness.WaitUntilAsync(() => Harness.Consul.CurrentLeader("consul", "consul") is null, "raft to lose its leader");
+        await Harness.StartReplicaAsync("replica-restarted");
 
         await OperatorHarness.WaitUntilAsync(
             () => progressing.Snapshot().Any(m => m?.Contains("restoring servers from 1 to 5 at once: raft has no leader", StringComparison.Ordinal) == true),
-            "status to say the servers are being restored at once");
+            $"status to say the servers are being restored at once (Progressing said: {string.Join(" | ", progressing.Snapshot())})");
         await OperatorHarness.WaitUntilAsync(
             () => Harness.Get<V1Alpha1ConsulCluster>("consul")!.Status is { Voters: 5 } status && Conditions.IsTrue(status.Conditions, Conditions.Ready) && Harness.Consul.CurrentLeader("consul", "consul") is not null,
             "five voters, a leader and Ready again");
