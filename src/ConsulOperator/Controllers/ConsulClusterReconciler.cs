@@ -139,9 +139,10 @@ public sealed class ConsulClusterReconciler(
     private async Task ApplyAllAsync(
         V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, Func<string, ComputedFrom> secretComputedFrom, CancellationToken cancel)
     {
-        var applied = new List<(ApplyOutcome Outcome, string Object)>();
+        var applied = new List<(string Outcome, string Object)>();
         var unserved = new List<IKubernetesObject<V1ObjectMeta>>();
-        foreach (var item in desired)
+        var wanted = desired.ToList();
+        foreach (var item in wanted)
         {
             if (!caches.Serves(item))
             {
@@ -153,13 +154,34 @@ public sealed class ConsulClusterReconciler(
             if (outcome != ApplyOutcome.Unchanged)
             {
                 logger.LogInformation("{Outcome} {Kind} {Name}", outcome, item.Kind, item.Metadata.Name);
-                applied.Add((outcome, $"{item.Kind} {item.Metadata.Name}"));
+                applied.Add((outcome.ToString(), $"{item.Kind} {item.Metadata.Name}"));
             }
         }
 
+        // Only once everything wanted is in place does what is no longer wanted go.
+        async Task PruneAsync<T>(Informer<T> cache)
+            where T : class, IKubernetesObject<V1ObjectMeta>
+        {
+            var kind = Kinds.Of<T>().Kind;
+            foreach (var live in cache.Served ? cache.List(cluster.Metadata.NamespaceProperty) : [])
+            {
+                if (Pruning.IsUnwanted(live, kind, cluster, wanted))
+                {
+                    await api.DeleteAsync<T>(live.Metadata.NamespaceProperty, live.Metadata.Name, cancel);
+                    logger.LogInformation("Deleted {Kind} {Name}, which the spec no longer asks for", kind, live.Metadata.Name);
+                    applied.Add(("Deleted", $"{kind} {live.Metadata.Name}"));
+                }
+            }
+        }
+
+        await PruneAsync(caches.CronJobs);
+        await PruneAsync(caches.Ingresses);
+        await PruneAsync(caches.PodMonitors);
+        await PruneAsync(caches.PrometheusRules);
+
         foreach (var group in applied.GroupBy(a => a.Outcome))
         {
-            await events.RecordAsync(cluster, EventRecorder.Normal, group.Key.ToString(), $"{group.Key} {string.Join(", ", group.Select(a => a.Object))}", cancel);
+            await events.RecordAsync(cluster, EventRecorder.Normal, group.Key, $"{group.Key} {string.Join(", ", group.Select(a => a.Object))}", cancel);
         }
 
         if (unserved.Count > 0)

@@ -7,7 +7,8 @@ namespace ConsulOperator.Manifests;
 /// <summary>
 /// The operator's RBAC: exactly the verbs it uses, on exactly the resources it touches. Each rule says why in its comment.
 /// Data is never deleted by us: volume claims go only through the StatefulSet's retention policy, so there is no rule for them.
-/// The only Secrets deleted are agent tokens of pods that are gone.
+/// The only Secrets deleted are agent tokens of pods that are gone; the other deletions are objects that hold no data and
+/// that the spec no longer asks for (Desired/Pruning).
 /// </summary>
 public static class Rbac
 {
@@ -48,14 +49,15 @@ public static class Rbac
             Rule("apps", ["statefulsets"], Manage),
             Rule("policy", ["poddisruptionbudgets"], Manage),
 
-            // The UI's Ingress, when spec.ui.ingress asks for one.
-            Rule("networking.k8s.io", ["ingresses"], Manage),
+            // The UI's Ingress, when spec.ui.ingress asks for one; deleted when it no longer does.
+            Rule("networking.k8s.io", ["ingresses"], [.. Manage, "delete"]),
 
             // The Prometheus Operator's objects, when spec.telemetry asks for them (read only while their CRDs are installed).
-            Rule(MonitoringGroup.Name, [V1PodMonitor.Plural, V1PrometheusRule.Plural], Manage),
+            Rule(MonitoringGroup.Name, [V1PodMonitor.Plural, V1PrometheusRule.Plural], [.. Manage, "delete"]),
 
-            // Scheduled snapshots: the CronJob, and the volume they are kept on, which the operator never deletes.
-            Rule("batch", ["cronjobs"], Manage),
+            // Scheduled snapshots: the CronJob (deleted when snapshots are turned off), and the volume they are kept on,
+            // which the operator never deletes.
+            Rule("batch", ["cronjobs"], [.. Manage, "delete"]),
             Rule("", ["persistentvolumeclaims"], Manage),
 
             // Agent pods are replaced one at a time (upgrades, configuration, renewed certificates); nothing else.
