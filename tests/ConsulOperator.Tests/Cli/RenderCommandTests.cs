@@ -226,10 +226,11 @@ public class ManifestsCommandTests
             Assert.DoesNotContain("*", rule["resources"]!.AsArray().Select(v => (string?)v));
         }
 
-        // Data and key material are never deleted: the operator deletes agent pods it restarts, and the token Secrets of
-        // agent pods scaled away (in ConsulAcl, the only Secret deletion there is).
+        // Data and key material are never deleted: the operator deletes agent pods it restarts, the token Secrets of
+        // agent pods scaled away (in ConsulAcl, the only Secret deletion there is), and objects that hold no data once the
+        // spec no longer asks for them (Desired/Pruning). No volume claims, no ConfigMaps.
         var deletable = rules.Where(r => r!["verbs"]!.AsArray().Any(v => (string?)v == "delete")).SelectMany(r => r!["resources"]!.AsArray().Select(v => (string?)v));
-        Assert.Equal(["pods", "secrets"], deletable.Order(StringComparer.Ordinal));
+        Assert.Equal(["cronjobs", "ingresses", "podmonitors", "pods", "prometheusrules", "secrets"], deletable.Order(StringComparer.Ordinal));
         Assert.DoesNotContain(rules, r => r!["resources"]!.AsArray().Any(v => (string?)v == "persistentvolumes"));
     }
 }
