@@ -209,6 +209,15 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 
         var host = (bool?)telemetry?["disable_hostname"] == true ? "" : agent.Name.Replace('-', '_') + "_";
         var gauges = new List<(string Name, double Value)> { ($"consul_{host}runtime_alloc_bytes", 12_582_912), ($"consul_{host}runtime_num_goroutines", 87) };
+        var help = new Dictionary<string, string>();
+        if (agent.Behaviour.EmitsAgentCertificateExpiry && agent.Start is { } start && AgentTls.Of(start) is { } tls)
+        {
+            // [M3] The one value here that is not made up: what the certificate the agent serves has left.
+            var family = $"consul_{host}agent_tls_cert_expiry";
+            gauges.Add((family, Math.Floor((tls.Serving.NotAfter.ToUniversalTime() - DateTime.UtcNow).TotalSeconds)));
+            help[family] = "Seconds until the agent tls certificate expires. Updated every hour";
+        }
+
         var leader = agent.Name == Datacenter.Leader;
         if (agent.Server && (leader || agent.Behaviour.EmitsAutopilotMetricsOnEveryServer))
         {
@@ -220,7 +229,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         }
 
         var text = string.Concat(gauges.Select(g => (Family: g.Name.Split('{')[0], Sample: $"{g.Name} {g.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}"))
-            .Select(g => $"# HELP {g.Family} {g.Family}\n# TYPE {g.Family} gauge\n{g.Sample}\n"));
+            .Select(g => $"# HELP {g.Family} {help.GetValueOrDefault(g.Family, g.Family)}\n# TYPE {g.Family} gauge\n{g.Sample}\n"));
         return new ConsulAnswer(200, text);
     }
 

@@ -21,6 +21,7 @@ public sealed record UpstreamBehaviour(ConsulVersion Version)
     private static readonly ConsulVersion AclNotFoundIs404 = new(1, 15, 0);
     private static readonly ConsulVersion BootstrapSecretBody = new(1, 15, 0);
     private static readonly ConsulVersion AutopilotOnEveryServer = new(1, 12, 0);
+    private static readonly ConsulVersion AgentCertificateExpiry = new(1, 11, 0);
 
     public static UpstreamBehaviour Of(string version) => new(ConsulVersion.Parse(version));
 
@@ -53,6 +54,12 @@ public sealed record UpstreamBehaviour(ConsulVersion Version)
     /// not confirmed; 1.12.0 is assumed.
     /// </summary>
     public bool EmitsAutopilotMetricsOnEveryServer => Version >= AutopilotOnEveryServer;
+
+    /// <summary>
+    /// [M3] <c>consul_agent_tls_cert_expiry</c>, seconds until the agent's TLS certificate expires (agent/agent.go
+    /// <c>tlsCertExpirationMonitor</c>, hashicorp/consul PR #10768, listed in the v1.11.0-alpha changelog, PR #11074).
+    /// </summary>
+    public bool EmitsAgentCertificateExpiry => Version >= AgentCertificateExpiry;
 
     /// <summary>[U6] The text that goes with it: <c>Unknown service "&lt;id&gt;"</c> in both.</summary>
     public static string UnknownService(string id) => $"Unknown service \"{id}\"";

@@ -116,6 +116,33 @@ public sealed class SimulatedConsulTests
     }
 
     [Theory]
+    [InlineData("1.10.12", false)]
+    [InlineData("1.11.0", true)]
+    [InlineData("1.16.1", true)]
+    public async Task Agents_report_the_time_left_on_the_certificate_they_serve_from_1_11(string version, bool reported)
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(change: s =>
+        {
+            s.Version = version;
+            s.Acl.Enabled = false;
+        }));
+        var cli = consul.Material.Leaves["consul-cli-tls"];
+        using var scraper = new Consumer(consul.Fleet, new Uri("https://consul-server-0.consul-server.consul.svc:8501"), "", consul.Material.Ca.CertificatePem, (cli.CertificatePem, cli.PrivateKeyPem));
+        var (_, body) = await scraper.ScrapeAsync("/v1/agent/metrics?format=prometheus");
+
+        var line = body.Split('\n').SingleOrDefault(l => l.StartsWith("consul_agent_tls_cert_expiry ", StringComparison.Ordinal));
+        if (!reported)
+        {
+            Assert.Null(line);
+            return;
+        }
+
+        // The rendered certificate of consul-server-0, as the pod mounts it.
+        var left = (consul.Material.Leaves["consul-server-0-tls"].NotAfter - DateTimeOffset.UtcNow).TotalSeconds;
+        Assert.InRange(double.Parse(line!.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), left - 60, left + 1);
+    }
+
+    [Theory]
     [InlineData("1.10.12", "consul_autopilot_healthy 1", null)]
     [InlineData("1.16.1", "consul_autopilot_healthy{leader=\"true\"} 1", "consul_autopilot_healthy{leader=\"false\"} 1")]
     public async Task Autopilot_metrics_come_from_the_leader_only_before_pr_12617_and_from_every_server_labelled_after(string version, string fromLeader, string? fromFollower)

@@ -71,6 +71,14 @@ public sealed class TelemetryIntegrationTests() : IntegrationTest()
 
         // What the Prometheus Operator makes of each PodMonitor: every pod its selector picks, at the port it names, with
         // the CA, certificate, key and token read from the Secrets it names, checked against its serverName.
+        // The Consul series the per-agent alerts read (memory, certificate expiry), by the names the rendered rule uses.
+        var rule = Harness.List("monitoring.coreos.com/v1", "PrometheusRule").Single();
+        var agentSeries = rule["spec"]!["groups"]![0]!["rules"]!.AsArray()
+            .Where(r => (string?)r!["alert"] is "ConsulMemoryNearLimit" or "ConsulAgentCertificateExpiring")
+            .SelectMany(r => System.Text.RegularExpressions.Regex.Matches((string)r!["expr"]!, "consul_[A-Za-z_]+").Select(m => m.Value))
+            .Where(m => !m.StartsWith("consul_operator_", StringComparison.Ordinal)).Distinct().ToList();
+        Assert.Equal(["consul_agent_tls_cert_expiry", "consul_runtime_alloc_bytes"], agentSeries.Order(StringComparer.Ordinal));
+
         var scraped = new List<string>();
         foreach (var monitor in Harness.List("monitoring.coreos.com/v1", "PodMonitor"))
         {
@@ -89,7 +97,7 @@ public sealed class TelemetryIntegrationTests() : IntegrationTest()
                     (Key(tls["cert"]!["secret"]!), Key(tls["keySecret"]!)), (string)tls["serverName"]!);
                 var (status, body) = await prometheus.ScrapeAsync($"{endpoint["path"]}?format={endpoint["params"]!["format"]![0]}");
                 Assert.True(status == 200, $"{name}: {status} {body}");
-                Assert.Contains("\nconsul_runtime_alloc_bytes ", "\n" + body, StringComparison.Ordinal);
+                Assert.All(agentSeries, series => Assert.Contains($"\n{series} ", "\n" + body, StringComparison.Ordinal));
                 scraped.Add(name);
             }
         }
