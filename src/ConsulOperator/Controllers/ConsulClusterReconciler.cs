@@ -16,7 +16,7 @@ namespace ConsulOperator.Controllers;
 /// apply what differs, forward DNS, report status. It compares and acts; every decision lives in a pure function.
 /// </summary>
 public sealed class ConsulClusterReconciler(
-    KubeApi api, Applier applier, OperatorCaches caches, CoreDnsForwarding dns, ConsulConnections consul, ConsulAcl acl, GossipRotation gossip, EventRecorder events, OperatorMetrics metrics,
+    KubeApi api, ClusterObjects objects, OperatorCaches caches, CoreDnsForwarding dns, ConsulConnections consul, ConsulAcl acl, GossipRotation gossip, EventRecorder events, OperatorMetrics metrics,
     OperatorOptions options, ParsedSecrets parsed, TimeProvider time, ILogger<ConsulClusterReconciler> logger)
     : IReconciler
 {
@@ -82,7 +82,7 @@ public sealed class ConsulClusterReconciler(
         var desired = DesiredState.Build(cluster, plan.Material, servers);
         // Secrets hold key material built from what was read above: written only while they are still what was read.
         var readVersions = secretsRead.ToDictionary(s => s.Metadata.Name, s => s.Metadata.ResourceVersion);
-        await ApplyAllAsync(cluster, desired, secret => new ComputedFrom(readVersions.GetValueOrDefault(secret)), cancel);
+        await objects.ApplyAsync(cluster, desired, secret => new ComputedFrom(readVersions.GetValueOrDefault(secret)), cancel);
 
         // One operation on the agents at a time: scaling, then pod restarts, then a gossip key rotation.
         var names = KeyMaterialSecrets.NamesOf(cluster);
@@ -133,63 +133,6 @@ public sealed class ConsulClusterReconciler(
         var poll = !consulAsked ? options.ResyncPeriod : consulHealthy ? options.ConsulPollInterval : TimeSpan.FromTicks(Math.Min(options.ConsulPollInterval.Ticks, UnhealthyPollInterval.Ticks));
         var next = new[] { untilRotation, poll, options.ResyncPeriod }.Min();
         return TimeSpan.FromTicks(Math.Max(next.Ticks, TimeSpan.FromSeconds(1).Ticks));
-    }
-
-    // Creates or updates what differs; one Event per kind of change, naming the objects.
-    private async Task ApplyAllAsync(
-        V1Alpha1ConsulCluster cluster, IEnumerable<IKubernetesObject<V1ObjectMeta>> desired, Func<string, ComputedFrom> secretComputedFrom, CancellationToken cancel)
-    {
-        var applied = new List<(string Outcome, string Object)>();
-        var unserved = new List<IKubernetesObject<V1ObjectMeta>>();
-        var wanted = desired.ToList();
-        foreach (var item in wanted)
-        {
-            if (!caches.Serves(item))
-            {
-                unserved.Add(item);
-                continue;
-            }
-
-            var outcome = await ApplyAsync(item, secretComputedFrom, cancel);
-            if (outcome != ApplyOutcome.Unchanged)
-            {
-                logger.LogInformation("{Outcome} {Kind} {Name}", outcome, item.Kind, item.Metadata.Name);
-                applied.Add((outcome.ToString(), $"{item.Kind} {item.Metadata.Name}"));
-            }
-        }
-
-        // Only once everything wanted is in place does what is no longer wanted go.
-        async Task PruneAsync<T>(Informer<T> cache)
-            where T : class, IKubernetesObject<V1ObjectMeta>
-        {
-            var kind = Kinds.Of<T>().Kind;
-            foreach (var live in cache.Served ? cache.List(cluster.Metadata.NamespaceProperty) : [])
-            {
-                if (Pruning.IsUnwanted(live, kind, cluster, wanted))
-                {
-                    await api.DeleteAsync<T>(live.Metadata.NamespaceProperty, live.Metadata.Name, cancel);
-                    logger.LogInformation("Deleted {Kind} {Name}, which the spec no longer asks for", kind, live.Metadata.Name);
-                    applied.Add(("Deleted", $"{kind} {live.Metadata.Name}"));
-                }
-            }
-        }
-
-        await PruneAsync(caches.CronJobs);
-        await PruneAsync(caches.Ingresses);
-        await PruneAsync(caches.PodMonitors);
-        await PruneAsync(caches.PrometheusRules);
-
-        foreach (var group in applied.GroupBy(a => a.Outcome))
-        {
-            await events.RecordAsync(cluster, EventRecorder.Normal, group.Key, $"{group.Key} {string.Join(", ", group.Select(a => a.Object))}", cancel);
-        }
-
-        if (unserved.Count > 0)
-        {
-            await events.RecordAsync(cluster, EventRecorder.Warning, "PrometheusOperatorMissing",
-                $"spec.telemetry asks for {string.Join(", ", unserved.Select(u => $"{u.Kind} {u.Metadata.Name}"))}, but the API serves no {string.Join(" or ", unserved.Select(u => u.ApiVersion).Distinct())} {string.Join(", ", unserved.Select(u => u.Kind).Distinct())} (the Prometheus Operator's CRDs are not installed); they are created once it does",
-                cancel);
-        }
     }
 
     // Once a server pod is ready there is someone to ask: keep the ACLs set up, then see what Consul sees.
@@ -300,21 +243,6 @@ public sealed class ConsulClusterReconciler(
                 p.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : DateTimeOffset.MinValue))];
 
     private static string? Label(V1Pod pod, string key) => pod.Metadata.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
-
-    private Task<ApplyOutcome> ApplyAsync(IKubernetesObject<V1ObjectMeta> item, Func<string, ComputedFrom> secretComputedFrom, CancellationToken cancel) => item switch
-    {
-        V1Secret secret => applier.ApplyAsync(secret, caches.Secrets, cancel, secretComputedFrom(secret.Metadata.Name)),
-        V1ConfigMap configMap => applier.ApplyAsync(configMap, caches.ConfigMaps, cancel),
-        V1Service service => applier.ApplyAsync(service, caches.Services, cancel),
-        V1PodDisruptionBudget budget => applier.ApplyAsync(budget, caches.DisruptionBudgets, cancel),
-        V1StatefulSet set => applier.ApplyAsync(set, caches.StatefulSets, cancel),
-        V1PersistentVolumeClaim claim => applier.ApplyAsync(claim, caches.Claims, cancel),
-        V1CronJob job => applier.ApplyAsync(job, caches.CronJobs, cancel),
-        V1Ingress ingress => applier.ApplyAsync(ingress, caches.Ingresses, cancel),
-        V1PodMonitor monitor => applier.ApplyAsync(monitor, caches.PodMonitors, cancel),
-        V1PrometheusRule rule => applier.ApplyAsync(rule, caches.PrometheusRules, cancel),
-        _ => throw new InvalidOperationException($"no cache for {item.Kind}"),
-    };
 
     private async Task FinalizeAsync(V1Alpha1ConsulCluster cluster, CancellationToken cancel)
     {

@@ -48,6 +48,7 @@ public static class OperatorHost
         services.AddSingleton(s => new ConsulConnections(consulEndpoints ?? ConsulEndpointsFor(options), ConsulRetry.Default, s.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ConsulAcl>();
         services.AddSingleton<GossipRotation>();
+        services.AddSingleton<ClusterObjects>();
         services.AddSingleton<ConsulClusterReconciler>();
         services.AddSingleton<ClusterConnections>();
         services.AddSingleton<ConsulServiceReconciler>();
