@@ -90,7 +90,8 @@ internal static partial class OperatorBenchmarks
         output.WriteLine($"### Steady state ({run.Count} converged clusters, {resync.TotalSeconds:F0} s resync period, {(resync * 2).TotalSeconds:F0} s)");
         output.WriteLine();
         output.WriteLine($"- reconciles: {reconciles:F0} ({reconciles / run.Count:F1} per cluster); mean time of one reconcile of an unchanged cluster: {seconds / Math.Max(1, reconciles) * 1000:F2} ms");
-        output.WriteLine($"- write requests: {requests.Count(ConsulOperator.Testing.KubeApi.RequestLog.IsWrite)}; GET requests: {requests.Count(r => r.Verb == "get")}; LIST requests: {requests.Count(r => r.Verb == "list")}");
+        var writes = requests.Where(ConsulOperator.Testing.KubeApi.RequestLog.IsWrite).ToList();
+        output.WriteLine($"- write requests: {writes.Count}{(writes.Count == 0 ? "" : $" ({string.Join(", ", writes.GroupBy(w => $"{w.Verb} {w.Plural}").Select(g => $"{g.Count()} {g.Key}"))})")}; GET requests: {requests.Count(r => r.Verb == "get")}; LIST requests: {requests.Count(r => r.Verb == "list")}");
         output.WriteLine($"- working set: {rssBefore:F0} MiB before, {rssAfter:F0} MiB after ({rssAfter - rssBefore:+0;-0} MiB); GC heap after the last collection: {heap:F0} MiB");
     }
 
