@@ -37,8 +37,12 @@ public static class ClusterStatus
         // first; it needs a human.
         var podsRunning = readyServers == spec.Servers.Replicas && readyClients == spec.Clients.Replicas;
         var aclBlocked = acl.Reason == ConsulAcl.BootstrappedElsewhere;
-        var serverStatus = consul.Autopilot is { } autopilot ? RaftLag.Servers(autopilot, cluster.Status?.Servers, now) : cluster.Status?.Servers;
-        var lagging = serverStatus is null ? [] : RaftLag.Lagging(serverStatus, now);
+        // Lag is judged on what was just observed; status keeps indexes that moved alone for a while (RaftLag.Settle).
+        var observedServers = consul.Autopilot is { } autopilot ? RaftLag.Servers(autopilot, cluster.Status?.Servers, now) : null;
+        var lagging = (observedServers ?? cluster.Status?.Servers) is { } judged ? RaftLag.Lagging(judged, now) : [];
+        var (serverStatus, serversObservedAt) = observedServers is null
+            ? (cluster.Status?.Servers, cluster.Status?.ServersObservedAt)
+            : RaftLag.Settle(observedServers, cluster.Status?.Servers, cluster.Status?.ServersObservedAt, now);
         var (degraded, degradedReason, degradedMessage) = (podsRunning, health.Healthy, acl.Ready) switch
         {
             _ when aclBlocked => (true, acl.Reason, acl.Message),
@@ -74,6 +78,7 @@ public static class ClusterStatus
             Voters = consul.Asked ? consul.Raft.Servers.Count(s => s.Voter) : cluster.Status?.Voters,
             FailureTolerance = consul.Autopilot?.FailureTolerance ?? cluster.Status?.FailureTolerance,
             Servers = serverStatus,
+            ServersObservedAt = serversObservedAt,
             AliveMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Alive) : cluster.Status?.AliveMembers,
             FailedMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Failed) : cluster.Status?.FailedMembers,
             DnsServiceIP = dnsIp,

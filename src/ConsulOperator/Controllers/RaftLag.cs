@@ -15,6 +15,9 @@ public static class RaftLag
     /// <summary>How long a server may trail before it is called out: catching up after a restart takes a moment.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(2);
 
+    /// <summary>How often the raft indexes alone go into status: a write per poll of every busy cluster costs more than they are worth.</summary>
+    public static readonly TimeSpan IndexRefresh = TimeSpan.FromMinutes(5);
+
     /// <summary>Each server from autopilot's report, with when it started trailing carried over from the last status.</summary>
     public static List<ServerStatus> Servers(AutopilotHealth health, IReadOnlyList<ServerStatus>? previous, DateTimeOffset now)
     {
@@ -36,6 +39,31 @@ public static class RaftLag
             };
         })];
     }
+
+    /// <summary>
+    /// What goes into status: the servers as observed, but with the raft indexes last written while nothing else about
+    /// the servers changed and the last ones are younger than <see cref="IndexRefresh"/>.
+    /// </summary>
+    public static (List<ServerStatus> Servers, DateTime ObservedAt) Settle(
+        List<ServerStatus> observed, IReadOnlyList<ServerStatus>? written, DateTime? writtenAt, DateTimeOffset now)
+    {
+        if (written is null || writtenAt is not { } at || now.UtcDateTime - at >= IndexRefresh || observed.Count != written.Count
+            || !observed.All(o => written.FirstOrDefault(w => w.Name == o.Name) is { } w && SameBesidesIndexes(o, w)))
+        {
+            return (observed, now.UtcDateTime);
+        }
+
+        foreach (var server in observed)
+        {
+            var kept = written.First(w => w.Name == server.Name);
+            (server.LastIndex, server.LastTerm) = (kept.LastIndex, kept.LastTerm);
+        }
+
+        return (observed, at);
+    }
+
+    private static bool SameBesidesIndexes(ServerStatus a, ServerStatus b) =>
+        (a.Leader, a.Voter, a.Healthy, a.StableSince, a.LaggingSince) == (b.Leader, b.Voter, b.Healthy, b.StableSince, b.LaggingSince);
 
     /// <summary>The servers that have trailed for longer than the grace period, with how far behind they are.</summary>
     public static IReadOnlyList<string> Lagging(IReadOnlyList<ServerStatus> servers, DateTimeOffset now)

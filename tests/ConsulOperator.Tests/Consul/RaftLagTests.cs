@@ -36,6 +36,31 @@ public sealed class RaftLagTests
         Assert.Equal([5000L, 4750L], servers.Select(s => s.LastIndex));
     }
 
+    [Fact]
+    public void Indexes_that_moved_alone_go_into_status_only_every_few_minutes_and_any_other_change_at_once()
+    {
+        var (written, at) = RaftLag.Settle(RaftLag.Servers(Health(leader: 5000, follower: 5000), null, time.GetUtcNow()), null, null, time.GetUtcNow());
+        Assert.Equal(time.GetUtcNow().UtcDateTime, at);
+
+        // A minute of writes later: what status already says stands, so there is nothing to write.
+        time.Advance(TimeSpan.FromMinutes(1));
+        var (kept, keptAt) = RaftLag.Settle(RaftLag.Servers(Health(leader: 5100, follower: 5100), written, time.GetUtcNow()), written, at, time.GetUtcNow());
+        Assert.Equal([5000L, 5000L], kept.Select(s => s.LastIndex));
+        Assert.Equal(at, keptAt);
+
+        // Past the refresh period the indexes are written.
+        time.Advance(RaftLag.IndexRefresh);
+        var (refreshed, refreshedAt) = RaftLag.Settle(RaftLag.Servers(Health(leader: 5200, follower: 5200), written, time.GetUtcNow()), written, at, time.GetUtcNow());
+        Assert.Equal([5200L, 5200L], refreshed.Select(s => s.LastIndex));
+        Assert.Equal(time.GetUtcNow().UtcDateTime, refreshedAt);
+
+        // A follower starting to trail is news at once, with the indexes that show it.
+        time.Advance(TimeSpan.FromSeconds(30));
+        var (trailing, _) = RaftLag.Settle(RaftLag.Servers(Health(leader: 6000, follower: 5000), refreshed, time.GetUtcNow()), refreshed, refreshedAt, time.GetUtcNow());
+        Assert.Equal([6000L, 5000L], trailing.Select(s => s.LastIndex));
+        Assert.NotNull(trailing.Single(s => s.Name == "consul-server-1").LaggingSince);
+    }
+
     private static AutopilotHealth Health(ulong leader, ulong follower) => new(true, 0,
     [
         new ServerHealth("a", "consul-server-0", "10.0.0.10:8300", "alive", "1.16.1", true, true, true, leader, 2),

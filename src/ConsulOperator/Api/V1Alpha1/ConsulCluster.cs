@@ -483,6 +483,12 @@ public sealed class ConsulClusterStatus
     /// <summary>Each server as autopilot last reported it: leader, voter, health, raft index and term.</summary>
     public List<ServerStatus>? Servers { get; set; }
 
+    /// <summary>
+    /// When the servers' raft indexes and terms were read. They move with every write to Consul, so alone they are
+    /// written at most every 5 minutes; any other change to a server is written at once.
+    /// </summary>
+    public DateTime? ServersObservedAt { get; set; }
+
     /// <summary>Gossip members (servers and clients) alive.</summary>
     public int? AliveMembers { get; set; }
 
