@@ -81,7 +81,7 @@ public sealed class ConsulConnections(ConsulEndpoints endpoints, ConsulRetry ret
 
     // Client agents serve HTTPS with their client certificate; everything else we call is a server.
     private static string ExpectedName(Names names, string targetHost, string datacenter, string domain) =>
-        targetHost.StartsWith($"{names.Clients}-", StringComparison.OrdinalIgnoreCase) ? $"client.{datacenter}.{domain}" : $"server.{datacenter}.{domain}";
+        LeafRequest.NameFor(targetHost.StartsWith($"{names.Clients}-", StringComparison.OrdinalIgnoreCase) ? CertificateRole.Client : CertificateRole.Server, datacenter, domain);
 
     /// <summary>Issued by the cluster's CA (and by nothing else we might trust) and named as an agent of the datacenter.</summary>
     public static bool IsAgentOf(X509Certificate2 certificate, X509Certificate2 ca, string expectedName)

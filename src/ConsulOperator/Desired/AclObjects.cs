@@ -73,7 +73,7 @@ public static class AclObjects
             [StateKey] = content.State,
             [HttpTokenKey] = content.SecretId,
             [HttpAddressKey] = $"https://{names.Servers}.{names.Namespace}.svc:{AgentConfig.HttpsPort}",
-            [TlsServerNameKey] = $"server.{cluster.Spec.Datacenter}.{cluster.Spec.Domain}",
+            [TlsServerNameKey] = LeafRequest.NameFor(CertificateRole.Server, cluster.Spec.Datacenter, cluster.Spec.Domain),
             [KeyMaterialSecrets.CaCertificateKey] = ca.CertificatePem,
         };
         if (content.Certificate?.Certificate is { } certificate)

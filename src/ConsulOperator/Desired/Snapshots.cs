@@ -1,4 +1,5 @@
 using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Pki;
 using k8s;
 using k8s.Models;
 
@@ -41,7 +42,7 @@ public static class Snapshots
         var env = new List<V1EnvVar>
         {
             new() { Name = "CONSUL_HTTP_ADDR", Value = $"https://{names.Servers}.{names.Namespace}.svc.{names.ClusterDomain}:{AgentConfig.HttpsPort}" },
-            new() { Name = "CONSUL_TLS_SERVER_NAME", Value = $"server.{spec.Datacenter}.{spec.Domain}" },
+            new() { Name = "CONSUL_TLS_SERVER_NAME", Value = LeafRequest.NameFor(CertificateRole.Server, spec.Datacenter, spec.Domain) },
             new() { Name = "CONSUL_CACERT", Value = $"{TlsDirectory}/{KeyMaterialSecrets.CaCertificateKey}" },
             new() { Name = "CONSUL_CLIENT_CERT", Value = $"{TlsDirectory}/{KeyMaterialSecrets.CertificateKey}" },
             new() { Name = "CONSUL_CLIENT_KEY", Value = $"{TlsDirectory}/{KeyMaterialSecrets.PrivateKeyKey}" },

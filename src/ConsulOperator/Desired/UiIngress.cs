@@ -1,4 +1,5 @@
 using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Pki;
 using k8s.Models;
 
 namespace ConsulOperator.Desired;
@@ -26,7 +27,7 @@ public static class UiIngress
         {
             [NginxPrefix + "backend-protocol"] = "HTTPS",
             [NginxPrefix + "proxy-ssl-verify"] = "on",
-            [NginxPrefix + "proxy-ssl-name"] = $"server.{spec.Datacenter}.{spec.Domain}",
+            [NginxPrefix + "proxy-ssl-name"] = LeafRequest.NameFor(CertificateRole.Server, spec.Datacenter, spec.Domain),
             [NginxPrefix + "proxy-ssl-server-name"] = "on",
             [NginxPrefix + "proxy-ssl-secret"] = $"{names.Namespace}/{names.UiProxySecret}",
         };

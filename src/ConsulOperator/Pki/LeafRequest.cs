@@ -11,13 +11,7 @@ public sealed record LeafRequest(CertificateRole Role, string CommonName, IReadO
     /// </summary>
     public static LeafRequest For(CertificateRole role, string datacenter, string domain, IReadOnlyList<string> extraDnsNames)
     {
-        var roleName = role switch
-        {
-            CertificateRole.Server => "server",
-            CertificateRole.Client => "client",
-            _ => "cli",
-        };
-        var commonName = $"{roleName}.{datacenter}.{domain}";
+        var commonName = NameFor(role, datacenter, domain);
 
         // The CLI ignores extra DNS names for -cli and adds no 127.0.0.1 there.
         if (role == CertificateRole.Cli)
@@ -26,6 +20,21 @@ public sealed record LeafRequest(CertificateRole Role, string CommonName, IReadO
         }
 
         return new LeafRequest(role, commonName, [.. extraDnsNames, commonName, "localhost"], [IPAddress.Loopback]);
+    }
+
+    /// <summary>
+    /// The name a certificate of this role carries (<c>server.dc1.consul</c>): what a caller of a server's or client's
+    /// HTTPS API checks the certificate against (a TLS server name).
+    /// </summary>
+    public static string NameFor(CertificateRole role, string datacenter, string domain)
+    {
+        var roleName = role switch
+        {
+            CertificateRole.Server => "server",
+            CertificateRole.Client => "client",
+            _ => "cli",
+        };
+        return $"{roleName}.{datacenter}.{domain}";
     }
 
     /// <summary>
