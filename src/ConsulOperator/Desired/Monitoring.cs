@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ConsulOperator.Api;
 using ConsulOperator.Api.PrometheusOperator;
 using ConsulOperator.Api.V1Alpha1;
+using ConsulOperator.Pki;
 using k8s.Models;
 
 namespace ConsulOperator.Desired;
@@ -107,16 +108,16 @@ public static class Monitoring
             yield break;
         }
 
-        var names = KeyMaterialSecrets.NamesOf(cluster);
-        yield return PodMonitor(cluster, wanted, Components.Server, names.Servers, "server");
+        yield return PodMonitor(cluster, wanted, Components.Server);
         if (spec.Clients.Replicas > 0 && !spec.Clients.AutoEncrypt)
         {
-            yield return PodMonitor(cluster, wanted, Components.Client, names.Clients, "client");
+            yield return PodMonitor(cluster, wanted, Components.Client);
         }
     }
 
-    private static V1PodMonitor PodMonitor(V1Alpha1ConsulCluster cluster, PrometheusOperatorObjectSpec wanted, string component, string name, string role)
+    private static V1PodMonitor PodMonitor(V1Alpha1ConsulCluster cluster, PrometheusOperatorObjectSpec wanted, string component)
     {
+        var role = component == Components.Server ? CertificateRole.Server : CertificateRole.Client;
         var names = KeyMaterialSecrets.NamesOf(cluster);
         static JsonObject Key(string secret, string key) => new() { ["name"] = secret, ["key"] = key };
         var endpoint = new JsonObject
@@ -133,12 +134,12 @@ public static class Monitoring
                 ["ca"] = new JsonObject { ["secret"] = Key(names.MetricsSecret, KeyMaterialSecrets.CaCertificateKey) },
                 ["cert"] = new JsonObject { ["secret"] = Key(names.MetricsSecret, KeyMaterialSecrets.CertificateKey) },
                 ["keySecret"] = Key(names.MetricsSecret, KeyMaterialSecrets.PrivateKeyKey),
-                ["serverName"] = $"{role}.{cluster.Spec.Datacenter}.{cluster.Spec.Domain}",
+                ["serverName"] = LeafRequest.NameFor(role, cluster.Spec.Datacenter, cluster.Spec.Domain),
             },
         };
         return new V1PodMonitor
         {
-            Metadata = Metadata(cluster, name, wanted),
+            Metadata = Metadata(cluster, names.StatefulSet(component), wanted),
             Spec = new JsonObject
             {
                 ["selector"] = new JsonObject { ["matchLabels"] = LabelsObject(ObjectMetadata.SelectorLabels(cluster, component)) },
