@@ -42,7 +42,8 @@ public sealed class ClusterObjects(KubeApi api, Applier applier, OperatorCaches 
             where T : class, IKubernetesObject<V1ObjectMeta>
         {
             var kind = Kinds.Of<T>().Kind;
-            foreach (var live in cache.Served ? cache.List(cluster.Metadata.NamespaceProperty) : [])
+            // A kind the API does not serve has an empty cache: nothing to prune.
+            foreach (var live in cache.List(cluster.Metadata.NamespaceProperty))
             {
                 if (Pruning.IsUnwanted(live, kind, cluster, wanted))
                 {
