@@ -16,7 +16,7 @@ public static class ClusterStatus
 
     public static ConsulClusterStatus Observe(
         V1Alpha1ConsulCluster cluster, KeyMaterial material, int bootstrapExpect, V1StatefulSet? servers, V1StatefulSet? clients,
-        string? dnsIp, DnsOutcome dns, ConsulObservation consul, AclOutcome acl, string? waiting, DateTimeOffset now)
+        string? dnsIp, DnsOutcome dns, ConsulObservation consul, AclOutcome acl, string? waiting, DateTimeOffset now, TimeSpan? indexRefresh = null)
     {
         var spec = cluster.Spec;
         var generation = cluster.Metadata.Generation;
@@ -42,7 +42,7 @@ public static class ClusterStatus
         var lagging = (observedServers ?? cluster.Status?.Servers) is { } judged ? RaftLag.Lagging(judged, now) : [];
         var (serverStatus, serversObservedAt) = observedServers is null
             ? (cluster.Status?.Servers, cluster.Status?.ServersObservedAt)
-            : RaftLag.Settle(observedServers, cluster.Status?.Servers, cluster.Status?.ServersObservedAt, now);
+            : RaftLag.Settle(observedServers, cluster.Status?.Servers, cluster.Status?.ServersObservedAt, now, indexRefresh);
         var (degraded, degradedReason, degradedMessage) = (podsRunning, health.Healthy, acl.Ready) switch
         {
             _ when aclBlocked => (true, acl.Reason, acl.Message),

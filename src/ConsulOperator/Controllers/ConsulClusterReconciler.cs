@@ -109,13 +109,16 @@ public sealed class ConsulClusterReconciler(
 
         var status = ClusterStatus.Observe(
             cluster, plan.Material, servers.BootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
-            observation, aclOutcome, waiting, time.GetUtcNow());
+            observation, aclOutcome, waiting, time.GetUtcNow(), options.RaftIndexRefresh);
         status.GossipRotation = gossipRotation.Completed;
         await WriteStatusAsync(cluster, status, cancel);
         metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
         metrics.Consul(ns, name, new ConsulView(
             observation.LeaderAddress is not null,
-            [.. (status.Servers ?? []).Select(s => new ServerView(s.Name, s.Voter, s.LastIndex))],
+            // What autopilot just said: status may hold older indexes that moved alone (RaftLag.Settle).
+            observation.Autopilot is { } autopilot
+                ? [.. autopilot.Servers.Select(s => new ServerView(s.Name, s.Voter, (long)s.LastIndex))]
+                : [.. (status.Servers ?? []).Select(s => new ServerView(s.Name, s.Voter, s.LastIndex))],
             observation.Members.GroupBy(m => m.StatusName).ToDictionary(g => g.Key, g => g.Count())));
         metrics.CertificateExpiry(ns, name, "ca", plan.Material.Ca.NotAfter);
         var firstLeafExpiry = plan.Material.Leaves.Values.Min(l => l.NotAfter);

@@ -15,7 +15,7 @@ public static class RaftLag
     /// <summary>How long a server may trail before it is called out: catching up after a restart takes a moment.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(2);
 
-    /// <summary>How often the raft indexes alone go into status: a write per poll of every busy cluster costs more than they are worth.</summary>
+    /// <summary>How often, by default, the raft indexes alone go into status: a write per poll of every busy cluster costs more than they are worth.</summary>
     public static readonly TimeSpan IndexRefresh = TimeSpan.FromMinutes(5);
 
     /// <summary>Each server from autopilot's report, with when it started trailing carried over from the last status.</summary>
@@ -42,13 +42,25 @@ public static class RaftLag
 
     /// <summary>
     /// What goes into status: the servers as observed, but with the raft indexes last written while nothing else about
-    /// the servers changed and the last ones are younger than <see cref="IndexRefresh"/>.
+    /// the servers changed and the last ones are younger than <paramref name="refresh"/> (<see cref="IndexRefresh"/> unless set).
     /// </summary>
     public static (List<ServerStatus> Servers, DateTime ObservedAt) Settle(
-        List<ServerStatus> observed, IReadOnlyList<ServerStatus>? written, DateTime? writtenAt, DateTimeOffset now)
+        List<ServerStatus> observed, IReadOnlyList<ServerStatus>? written, DateTime? writtenAt, DateTimeOffset now, TimeSpan? refresh = null)
     {
-        if (written is null || writtenAt is not { } at || now.UtcDateTime - at >= IndexRefresh || observed.Count != written.Count
+        if (written is null || writtenAt is not { } at || observed.Count != written.Count
             || !observed.All(o => written.FirstOrDefault(w => w.Name == o.Name) is { } w && SameBesidesIndexes(o, w)))
+        {
+            return (observed, now.UtcDateTime);
+        }
+
+        // Nothing moved: what status says is still true, and so is when it was read.
+        var moved = observed.Any(o => written.First(w => w.Name == o.Name) is var w && (w.LastIndex, w.LastTerm) != (o.LastIndex, o.LastTerm));
+        if (!moved)
+        {
+            return (observed, at);
+        }
+
+        if (now.UtcDateTime - at >= (refresh ?? IndexRefresh))
         {
             return (observed, now.UtcDateTime);
         }

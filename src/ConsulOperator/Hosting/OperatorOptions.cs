@@ -1,3 +1,5 @@
+using ConsulOperator.Controllers;
+
 namespace ConsulOperator.Hosting;
 
 /// <summary>How the operator runs, from flags and the environment (the chart sets POD_NAMESPACE through the Downward API).</summary>
@@ -29,6 +31,9 @@ public sealed record OperatorOptions
 
     /// <summary>How often a cluster with servers is reconciled to ask Consul how it is; an unhealthy one is asked more often.</summary>
     public TimeSpan ConsulPollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often raft indexes that moved alone are written to status.servers (RaftLag.Settle).</summary>
+    public TimeSpan RaftIndexRefresh { get; init; } = RaftLag.IndexRefresh;
 
     /// <summary>How often a kind of another project whose CRD is not installed (the Prometheus Operator's) is looked for again.</summary>
     public TimeSpan NotServedRetry { get; init; } = TimeSpan.FromMinutes(1);

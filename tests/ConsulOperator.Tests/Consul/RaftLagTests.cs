@@ -48,7 +48,13 @@ public sealed class RaftLagTests
         Assert.Equal([5000L, 5000L], kept.Select(s => s.LastIndex));
         Assert.Equal(at, keptAt);
 
-        // Past the refresh period the indexes are written.
+        // Past the refresh period with nothing moved, status stays as it is, the time it was read included.
+        time.Advance(RaftLag.IndexRefresh);
+        var (quiet, quietAt) = RaftLag.Settle(RaftLag.Servers(Health(leader: 5000, follower: 5000), written, time.GetUtcNow()), written, at, time.GetUtcNow());
+        Assert.Equal([5000L, 5000L], quiet.Select(s => s.LastIndex));
+        Assert.Equal(at, quietAt);
+
+        // Past the refresh period the indexes that moved are written.
         time.Advance(RaftLag.IndexRefresh);
         var (refreshed, refreshedAt) = RaftLag.Settle(RaftLag.Servers(Health(leader: 5200, follower: 5200), written, time.GetUtcNow()), written, at, time.GetUtcNow());
         Assert.Equal([5200L, 5200L], refreshed.Select(s => s.LastIndex));
