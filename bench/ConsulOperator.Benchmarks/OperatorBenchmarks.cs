@@ -236,7 +236,7 @@ internal static partial class OperatorBenchmarks
         public static async Task<ConvergedRun> StartAsync(string binary, int count, TimeSpan resync, TextWriter output)
         {
             var server = await NewServerAsync();
-            var consul = await TestConsulFleet.StartAsync(server.Store);
+            var consul = await TestConsulFleet.StartAsync(server);
             var kubeconfig = server.WriteKubeconfig(Path.GetTempFileName());
             var process = OperatorProcess.Start(binary, kubeconfig, "bench", resync, $"127.0.0.1:{consul.Address.Port}");
             var run = new ConvergedRun(server, consul, process, count, kubeconfig);

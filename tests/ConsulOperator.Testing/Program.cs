@@ -11,7 +11,7 @@ var kubeconfig = Value("--kubeconfig") ?? Path.Combine(Path.GetTempPath(), "cons
 var namespaces = new[] { "default", "kube-system", "consul", "consul-operator" };
 
 await using var server = await TestApiServer.StartAsync(port);
-await using var consul = await TestConsulFleet.StartAsync(server.Store, Value("--consul-port") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 8501);
+await using var consul = await TestConsulFleet.StartAsync(server, Value("--consul-port") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 8501);
 foreach (var ns in namespaces)
 {
     server.CreateNamespace(ns);

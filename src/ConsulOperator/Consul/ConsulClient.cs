@@ -30,6 +30,13 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
     public async Task<RaftConfiguration> RaftConfigurationAsync(CancellationToken cancel) =>
         await GetAsync<RaftConfiguration>(Servers, "v1/operator/raft/configuration", cancel) ?? new RaftConfiguration([], 0);
 
+    /// <summary>The raft configuration as one server holds it, answered by that server even without a leader (<c>?stale</c>).</summary>
+    public async Task<RaftConfiguration> LocalRaftConfigurationAsync(Uri server, CancellationToken cancel) =>
+        await GetAsync<RaftConfiguration>(server, "v1/operator/raft/configuration?stale", cancel) ?? new RaftConfiguration([], 0);
+
+    public async Task<AgentSelf> SelfAsync(Uri agent, CancellationToken cancel) =>
+        await GetAsync<AgentSelf>(agent, "v1/agent/self", cancel) ?? throw new JsonException($"{agent} answered /v1/agent/self with nothing");
+
     public Task RemoveRaftPeerAsync(string id, CancellationToken cancel) =>
         SendAsync(HttpMethod.Delete, Servers, $"v1/operator/raft/peer?id={Uri.EscapeDataString(id)}", null, cancel);
 

@@ -10,6 +10,22 @@ public sealed record RaftServer(string ID, string Node, string Address, bool Lea
 
 public sealed record RaftConfiguration(IReadOnlyList<RaftServer> Servers, ulong Index);
 
+/// <summary>
+/// <c>GET /v1/agent/self</c>, the parts the operator reads: the agent's node ID, and for a server its raft stats
+/// (hashicorp/raft <c>Stats()</c>, every value a string: <c>last_log_index</c>, <c>last_log_term</c>, <c>state</c>).
+/// </summary>
+public sealed record AgentSelf(AgentSelfConfig Config, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? Stats)
+{
+    public ulong LastLogIndex => RaftStat("last_log_index");
+
+    public ulong LastLogTerm => RaftStat("last_log_term");
+
+    private ulong RaftStat(string key) =>
+        Stats?.GetValueOrDefault("raft")?.GetValueOrDefault(key) is { } text && ulong.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
+}
+
+public sealed record AgentSelfConfig(string NodeName, string NodeID, bool Server, string Version);
+
 /// <summary>One server in <c>GET /v1/operator/autopilot/health</c>.</summary>
 public sealed record ServerHealth(
     string ID, string Name, string Address, string SerfStatus, string Version, bool Leader, bool Healthy, bool Voter, ulong LastIndex = 0, ulong LastTerm = 0, DateTime? StableSince = null);

@@ -8,6 +8,9 @@ public sealed record ConsulObservation(string? LeaderAddress, RaftConfiguration 
 
     public bool Asked => !ReferenceEquals(this, NotAsked);
 
+    /// <summary>What each server pod said of its own raft state, asked only while raft has no leader.</summary>
+    public IReadOnlyList<ServerAnswer>? Survey { get; init; }
+
     /// <summary>The leader's node name, from its raft address.</summary>
     public string? Leader => LeaderAddress is null ? null : Raft.Servers.FirstOrDefault(s => s.Address == LeaderAddress)?.Node;
 

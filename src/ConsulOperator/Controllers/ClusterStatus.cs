@@ -28,6 +28,10 @@ public static class ClusterStatus
 
         var conditions = cluster.Status?.Conditions;
         var health = AssessConsul(spec.Servers.Replicas, consul);
+
+        // Without a leader the pods are not ready (the probe asks for one), so raft speaks first: a datacenter that has
+        // had a leader and lost it is degraded whatever the pods show; one that never had one is still coming up.
+        var raftDown = health.Reason == QuorumLoss.Lost || (health.Reason == QuorumLoss.NoLeader && cluster.Status?.RaftPeers is { Count: > 0 });
         conditions = Conditions.Set(conditions, Conditions.Progressing, !podsReady, podsReady ? "RolloutComplete" : "PodsNotReady", pods, generation, now);
         conditions = Conditions.Set(conditions, ConsulHealthy, health.Healthy, health.Reason, health.Message, generation, now);
         conditions = Conditions.Set(conditions, AclReady, acl.Ready, acl.Reason, acl.Message, generation, now);
@@ -46,6 +50,7 @@ public static class ClusterStatus
         var (degraded, degradedReason, degradedMessage) = (podsRunning, health.Healthy, acl.Ready) switch
         {
             _ when aclBlocked => (true, acl.Reason, acl.Message),
+            _ when raftDown => (true, health.Reason, health.Message),
             (true, false, _) => (true, health.Reason, health.Message),
             (true, true, false) => (true, acl.Reason, acl.Message),
             _ when lagging.Count > 0 => (true, "ServersLagging", $"trailing the leader's raft log: {string.Join(", ", lagging)}"),
@@ -59,6 +64,7 @@ public static class ClusterStatus
         {
             (true, true, true, true) => (true, "ClusterReady", $"{pods}; {health.Message}; {dns.Message}"),
             _ when aclBlocked => (false, acl.Reason, acl.Message),
+            _ when raftDown => (false, health.Reason, health.Message),
             (false, _, _, _) => (false, "PodsNotReady", pods),
             (_, false, _, _) => (false, health.Reason, health.Message),
             (_, _, false, _) => (false, acl.Reason, acl.Message),
@@ -74,8 +80,9 @@ public static class ClusterStatus
             ReadyServers = readyServers,
             ReadyClients = readyClients,
             Leader = consul.Asked ? consul.Leader : cluster.Status?.Leader,
-            RaftPeers = consul.Asked ? [.. consul.Raft.Servers.Select(s => s.Node).Order(StringComparer.Ordinal)] : cluster.Status?.RaftPeers,
-            Voters = consul.Asked ? consul.Raft.Servers.Count(s => s.Voter) : cluster.Status?.Voters,
+            // Raft's membership is only read through a leader; without one, the last known stays.
+            RaftPeers = consul.Leader is not null ? [.. consul.Raft.Servers.Select(s => s.Node).Order(StringComparer.Ordinal)] : cluster.Status?.RaftPeers,
+            Voters = consul.Leader is not null ? consul.Raft.Servers.Count(s => s.Voter) : cluster.Status?.Voters,
             FailureTolerance = consul.Autopilot?.FailureTolerance ?? cluster.Status?.FailureTolerance,
             Servers = serverStatus,
             ServersObservedAt = serversObservedAt,
@@ -105,7 +112,8 @@ public static class ClusterStatus
 
         if (consul.Leader is null)
         {
-            return (false, "NoLeader", "raft has no leader");
+            var verdict = QuorumLoss.Assess(consul.Survey ?? []);
+            return (false, verdict.Reason, verdict.Message);
         }
 
         var unhealthy = consul.Autopilot?.Servers.Where(s => !s.Healthy).Select(s => $"{s.Name} ({s.SerfStatus})").ToList() ?? [];

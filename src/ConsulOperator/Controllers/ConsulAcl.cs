@@ -270,6 +270,10 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         }
     }
 
+    /// <summary>The operator's own token as stored, without creating anything: what it reads Consul with while there is no leader.</summary>
+    public string? StoredOperatorToken(Names names) =>
+        caches.Secrets.Find(names.Namespace, names.AclOperatorSecret) is { } secret ? KeyMaterialSecrets.Text(secret, TokenKey) : null;
+
     private async Task<V1Secret> FindOrCreateAsync(V1Alpha1ConsulCluster cluster, string name, Func<Dictionary<string, string>> initial, CancellationToken cancel)
     {
         var ns = cluster.Metadata.NamespaceProperty;

@@ -107,6 +107,12 @@ public sealed class ConsulClusterReconciler(
             await events.RecordAsync(cluster, EventRecorder.Warning, aclOutcome.Reason, aclOutcome.Message, cancel);
         }
 
+        // A lost quorum needs a human: said where people look, and never acted on here.
+        if (ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation) is { Reason: QuorumLoss.Lost } lost)
+        {
+            await events.RecordAsync(cluster, EventRecorder.Warning, lost.Reason, lost.Message, cancel);
+        }
+
         var status = ClusterStatus.Observe(
             cluster, plan.Material, servers.BootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
             observation, aclOutcome, waiting, time.GetUtcNow(), options.RaftIndexRefresh);
@@ -138,14 +144,16 @@ public sealed class ConsulClusterReconciler(
         return TimeSpan.FromTicks(Math.Max(next.Ticks, TimeSpan.FromSeconds(1).Ticks));
     }
 
-    // Once a server pod is ready there is someone to ask: keep the ACLs set up, then see what Consul sees.
+    // Once a server's container runs there is someone to ask (readiness itself waits for a leader): keep the ACLs set
+    // up, then see what Consul sees. Without a leader, ask every server for its own raft state instead.
     private async Task<(ConsulObservation Observation, AclOutcome Acl, ConsulClient? Client)> AskConsulAsync(V1Alpha1ConsulCluster cluster, KeyMaterial material, CancellationToken cancel)
     {
         var names = KeyMaterialSecrets.NamesOf(cluster);
         var spec = cluster.Spec;
-        if ((caches.StatefulSets.Find(names.Namespace, names.Servers)?.Status?.ReadyReplicas ?? 0) == 0)
+        var running = AgentPods(names, Components.Server).Where(p => p.Running).ToList();
+        if (running.Count == 0)
         {
-            return (ConsulObservation.NotAsked, spec.Acl.Enabled ? new AclOutcome(false, "WaitingForServers", "no server pod is ready to ask") : AclOutcome.Disabled, null);
+            return (ConsulObservation.NotAsked, spec.Acl.Enabled ? new AclOutcome(false, "WaitingForServers", "no server pod is running to ask") : AclOutcome.Disabled, null);
         }
 
         var anonymous = consul.For(names, spec.Datacenter, spec.Domain, material.Ca, material.Leaves[names.CliSecret], null);
@@ -154,6 +162,11 @@ public sealed class ConsulClusterReconciler(
         try
         {
             leader = await anonymous.LeaderAsync(cancel);
+            if (leader is null)
+            {
+                return await SurveyAsync(cluster, anonymous, running, cancel);
+            }
+
             aclOutcome = await acl.EnsureAsync(cluster, anonymous, leader, cancel);
         }
         catch (ConsulApiException e)
@@ -177,6 +190,20 @@ public sealed class ConsulClusterReconciler(
         }
 
         return (observation, aclOutcome, client);
+    }
+
+    // No leader: nothing ACL-related can change now, so the operator token already stored (if any) reads each server's
+    // own view, which tells a finishing election from a lost quorum.
+    private async Task<(ConsulObservation Observation, AclOutcome Acl, ConsulClient? Client)> SurveyAsync(
+        V1Alpha1ConsulCluster cluster, ConsulClient anonymous, List<AgentPod> running, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var token = cluster.Spec.Acl.Enabled ? acl.StoredOperatorToken(names) : null;
+        var client = token is null ? anonymous : anonymous.WithToken(token);
+        var aclOutcome = cluster.Spec.Acl.Enabled ? new AclOutcome(false, "WaitingForLeader", "ACLs are bootstrapped and kept while raft has a leader", OperatorToken: token) : AclOutcome.Disabled;
+        var survey = await QuorumSurvey.TakeAsync(client, running.OrderBy(p => p.Ordinal).Select(p => (p.Name, ConsulEndpoints.Agent(names, p.Name))), cancel);
+        var observation = await ConsulObservation.ObserveAsync(client, null, cancel);
+        return (observation with { Survey = survey }, aclOutcome, client);
     }
 
     // Servers come and go one at a time, each step only with a leader and every server a healthy voter; the plan of servers
@@ -243,7 +270,8 @@ public sealed class ConsulClusterReconciler(
                 names.ParsePod(p.Metadata.Name)?.Ordinal ?? -1,
                 Label(p, "controller-revision-hash"),
                 p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true,
-                p.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : DateTimeOffset.MinValue))];
+                p.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : DateTimeOffset.MinValue,
+                p.Status?.ContainerStatuses?.Any(c => c.State?.Running is not null) == true))];
 
     private static string? Label(V1Pod pod, string key) => pod.Metadata.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
 

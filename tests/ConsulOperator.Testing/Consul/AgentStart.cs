@@ -31,6 +31,12 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
 
     public string? GossipKey => (string?)Config["encrypt"];
 
+    /// <summary>
+    /// Which volume holds <c>data_dir</c> (raft, the node ID, the keyring): a PersistentVolumeClaim by UID, an emptyDir
+    /// by its pod's UID. A server that finds a different volume than last time starts with empty state.
+    /// </summary>
+    public string? DataVolume { get; init; }
+
     /// <summary>The agent token from <c>acl.tokens.agent</c> (or the pre-1.4 <c>acl_agent_token</c>), as the agent starts with it.</summary>
     public string? AgentToken => (string?)Config["acl"]?["tokens"]?["agent"] ?? (string?)Config["acl_agent_token"];
 
@@ -109,7 +115,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
         }
 
         problems.AddRange(ConfigKeys.For(version).InvalidKeys(config).Select(k => $"invalid config key {k}"));
-        return new AgentStart(version, config, problems, files.Read);
+        return new AgentStart(version, config, problems, files.Read) { DataVolume = (string?)config["data_dir"] is { } dataDir ? files.VolumeIdentity(dataDir) : null };
     }
 
     // [C1] Later files override earlier ones key by key; objects merge (agent/config/builder.go Merge).
@@ -171,6 +177,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
     {
         private static readonly ResourceInfo Secrets = ResourceCatalog.ForKind("v1", "Secret");
         private static readonly ResourceInfo ConfigMaps = ResourceCatalog.ForKind("v1", "ConfigMap");
+        private static readonly ResourceInfo Claims = ResourceCatalog.ForKind("v1", "PersistentVolumeClaim");
 
         public Dictionary<string, string> Written { get; } = [];
 
@@ -189,6 +196,12 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
 
         public IEnumerable<string> List(string directory) =>
             Mounted(directory.TrimEnd('/') + "/x") is var (volume, _) ? Entries(volume).Where(e => e.Read() is not null).Select(e => $"{directory.TrimEnd('/')}/{e.Path}") : [];
+
+        public string? VolumeIdentity(string directory) => Mounted(directory.TrimEnd('/') + "/x") is var (volume, _)
+            ? volume["persistentVolumeClaim"]?["claimName"] is { } claim ? $"pvc:{(string?)store.Get(Claims, ns, (string)claim!)?["metadata"]?["uid"]}"
+            : volume["emptyDir"] is not null ? $"pod:{(string?)pod["metadata"]?["uid"]}"
+            : null
+            : null;
 
         private (JsonObject Volume, string Relative)? Mounted(string path)
         {

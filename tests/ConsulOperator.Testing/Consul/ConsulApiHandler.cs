@@ -25,7 +25,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         ("status/leader", ["GET"]), ("status/peers", ["GET"]),
         ("operator/raft/configuration", ["GET"]), ("operator/raft/peer", ["DELETE"]), ("operator/autopilot/health", ["GET"]),
         ("operator/keyring", ["GET", "POST", "PUT", "DELETE"]),
-        ("agent/members", ["GET"]), ("agent/services", ["GET"]), ("agent/service/register", ["PUT"]), ("agent/service/deregister/*", ["PUT"]),
+        ("agent/members", ["GET"]), ("agent/self", ["GET"]), ("agent/services", ["GET"]), ("agent/service/register", ["PUT"]), ("agent/service/deregister/*", ["PUT"]),
         ("agent/token/*", ["PUT"]), ("agent/leave", ["PUT"]), ("agent/force-leave/*", ["PUT"]), ("agent/metrics", ["GET"]),
         ("health/service/*", ["GET"]),
         ("acl/bootstrap", ["PUT"]), ("acl/token/self", ["GET"]), ("acl/token", ["PUT"]), ("acl/token/*", ["GET", "PUT", "DELETE"]), ("acl/tokens", ["GET"]),
@@ -60,9 +60,12 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 
         var answer = (method, segments) switch
         {
-            ("GET", [_, "status", "leader"]) => Ok(JsonValue.Create(LeaderAddress() ?? "")),
+            ("GET", [_, "status", "leader"]) => Ok(JsonValue.Create((Datacenter.KnowsLeader(agent) ? LeaderAddress() : null) ?? "")),
             ("GET", [_, "status", "peers"]) => Ok(new JsonArray([.. RaftServers().Select(a => (JsonNode)JsonValue.Create($"{a.Ip}:8300"))])),
-            ("GET", [_, "operator", "raft", "configuration"]) => Require(acl, "operator", "", false) ?? NeedsLeader() ?? Read(RaftConfiguration()),
+            ("GET", [_, "operator", "raft", "configuration"]) when query.ContainsKey("stale") && agent.Server =>
+                Require(acl, "operator", "", false) ?? Read(RaftConfiguration(agent.InRaft ? RaftServers() : [])),
+            ("GET", [_, "operator", "raft", "configuration"]) => Require(acl, "operator", "", false) ?? NeedsLeader() ?? Read(RaftConfiguration(RaftServers())),
+            ("GET", [_, "agent", "self"]) => Require(acl, "agent", agent.Name, false) ?? Ok(Self(agent)),
             ("DELETE", [_, "operator", "raft", "peer"]) => Require(acl, "operator", "", true) ?? NeedsLeader() ?? RemovePeer(query),
             ("GET", [_, "operator", "autopilot", "health"]) => Require(acl, "operator", "", false) ?? NeedsLeader() ?? AutopilotHealth(),
             ("GET", [_, "agent", "members"]) => Ok(new JsonArray([.. Datacenter.Agents
@@ -126,21 +129,65 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 
     private string? LeaderAddress() => Datacenter.Leader is { } leader ? $"{Datacenter.Find(leader)!.Ip}:8300" : null;
 
-    private List<Agent> RaftServers() => [.. Datacenter.Agents.Where(a => a.Server && a.InRaft).OrderBy(a => a.Ordinal)];
+    private List<Agent> RaftServers() => [.. Datacenter.RaftMembers];
 
-    private ConsulAnswer RaftConfiguration() => Ok(new JsonObject
+    // [R6] agent/consul/operator_raft_endpoint.go RaftGetConfiguration: the node name and raft protocol come from the serf
+    // member at the server's raft address, "(unknown)" and "unknown" when no member has that address (a former server).
+    // With ?stale any server answers from its own raft state: a server that never joined raft has an empty configuration.
+    private ConsulAnswer RaftConfiguration(List<Agent> servers) => Ok(new JsonObject
     {
-        ["Servers"] = new JsonArray([.. RaftServers().Select(a => (JsonNode)new JsonObject
+        ["Servers"] = new JsonArray([.. servers.Select(a =>
         {
-            ["ID"] = a.Id,
-            ["Node"] = a.Name,
-            ["Address"] = $"{a.Ip}:8300",
-            ["Leader"] = a.Name == Datacenter.Leader,
-            ["ProtocolVersion"] = "3",
-            ["Voter"] = a.Voter,
+            var member = Datacenter.Agents.FirstOrDefault(m => m.Ip == a.Ip && m.Status != MemberStatus.None);
+            return (JsonNode)new JsonObject
+            {
+                ["ID"] = a.Id,
+                ["Node"] = member?.Name ?? "(unknown)",
+                ["Address"] = $"{a.Ip}:8300",
+                ["Leader"] = a.Name == Datacenter.Leader && member == a,
+                ["ProtocolVersion"] = member is null ? "unknown" : "3",
+                ["Voter"] = a.Voter,
+            };
         })]),
         ["Index"] = 22,
     });
+
+    // [R7] agent/agent_endpoint.go AgentSelf (agent:read on the agent's own node): Config, Member and Stats, where a
+    // server's Stats has "raft" (agent/consul/server.go Server.Stats: hashicorp/raft Stats(), every value a string).
+    // Only the fields the operator reads are filled; last_log_term is made up (always "2"), like LastTerm in autopilot.
+    private JsonObject Self(Agent agent)
+    {
+        var stats = new JsonObject
+        {
+            ["consul"] = new JsonObject { ["server"] = agent.Server ? "true" : "false", ["leader"] = agent.Name == Datacenter.Leader ? "true" : "false" },
+        };
+        if (agent.Server)
+        {
+            var known = agent.InRaft ? RaftServers() : [];
+            stats["raft"] = new JsonObject
+            {
+                ["state"] = agent.Name == Datacenter.Leader ? "Leader" : Datacenter.Leader is null ? "Candidate" : "Follower",
+                ["last_log_index"] = Datacenter.LastIndexOf(agent).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["last_log_term"] = "2",
+                ["num_peers"] = Math.Max(0, known.Count(a => a.Voter) - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["latest_configuration"] = $"[{string.Join(" ", known.Select(a => $"{{Suffrage:{(a.Voter ? "Voter" : "Nonvoter")} ID:{a.Id} Address:{a.Ip}:8300}}"))}]",
+            };
+        }
+
+        return new JsonObject
+        {
+            ["Config"] = new JsonObject
+            {
+                ["Datacenter"] = Datacenter.Name,
+                ["NodeName"] = agent.Name,
+                ["NodeID"] = agent.Id,
+                ["Server"] = agent.Server,
+                ["Version"] = agent.Version,
+            },
+            ["Member"] = Member(agent),
+            ["Stats"] = stats,
+        };
+    }
 
     private ConsulAnswer RemovePeer(IQueryCollection query)
     {
@@ -181,7 +228,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
                 ["Leader"] = a.Name == Datacenter.Leader,
                 ["LastContact"] = a.Name == Datacenter.Leader ? "0s" : "12.5ms",
                 ["LastTerm"] = 2,
-                ["LastIndex"] = Datacenter.Index > a.RaftLag ? Datacenter.Index - a.RaftLag : 0,
+                ["LastIndex"] = Datacenter.LastIndexOf(a),
                 ["Healthy"] = a.Status == MemberStatus.Alive && a.Healthy,
                 ["Voter"] = a.Voter,
                 ["StableSince"] = a.JoinedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),

@@ -6,8 +6,9 @@ namespace ConsulOperator.Testing.Consul;
 /// The state of one simulated Consul datacenter, kept as Consul keeps it (UPSTREAM.md has the evidence per row):
 /// an agent starts from what its pod holds (<see cref="AgentStart"/>) and refuses a configuration its version does
 /// not know; gossip admits only members that share a key; raft bootstraps once <c>bootstrap_expect</c> servers that
-/// agree on it have joined, and has a leader only while a majority of voters is alive; a server that stops without
-/// leaving stays a failed voter; a new server becomes a voter after autopilot's stabilization time; ACLs bootstrap once.
+/// agree on it have joined and none has raft state, and has a leader only while a majority of voters is alive; a server
+/// that stops without leaving stays a failed voter, also after its volume is gone and a new server took its name; a new
+/// server joins raft only through a leader and becomes a voter after autopilot's stabilization time; ACLs bootstrap once.
 /// </summary>
 public sealed class ConsulDatacenter(TimeProvider time)
 {
@@ -17,6 +18,10 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, Agent> agents = [];
+
+    // Servers whose data volume is gone while raft still lists them: a new server took over the name (and the gossip
+    // member), but raft knows them by ID and keeps them as voters until someone removes them or recovers raft.
+    private readonly List<Agent> formerServers = [];
     private readonly Dictionary<string, Token> tokens = [];
     private readonly Dictionary<string, Policy> policies = [];
     private readonly Dictionary<string, KeyEntry> keys = [];
@@ -88,13 +93,15 @@ public sealed class ConsulDatacenter(TimeProvider time)
     }
 
     /// <summary>
-    /// Brings agents in line with the pods Kubernetes reports: a ready pod runs its agent (a new pod, by UID, is a
-    /// restarted agent), a pod that is not ready runs none, and an agent whose pod is gone was terminated.
+    /// Brings agents in line with the pods Kubernetes reports: a pod whose container runs, runs its agent (a new pod, by
+    /// UID, is a restarted agent), a pod whose container does not run has none, and an agent whose pod is gone was
+    /// terminated. Readiness plays no part: it is the kubelet's verdict on the agent (<see cref="PassesReadinessProbe"/>).
     /// </summary>
     public void ObservePods(IReadOnlyCollection<PodView> pods)
     {
         lock (gate)
         {
+            FreezeIndexes();
             var byName = pods.ToDictionary(p => p.Name);
             foreach (var agent in agents.Values.Where(a => a.Status == MemberStatus.Alive))
             {
@@ -102,15 +109,18 @@ public sealed class ConsulDatacenter(TimeProvider time)
                 {
                     Terminated(agent);
                 }
-                else if (!pod.Ready || pod.Uid != agent.PodUid)
+                else if (!pod.Running || pod.Uid != agent.PodUid)
                 {
                     // Not running (crashed, or replaced by a new pod that has not started yet): gossip marks it failed.
                     agent.Status = MemberStatus.Failed;
                 }
             }
 
+            // Raft notices the failures before any new agent starts: one that starts finds the leadership they left.
+            ElectLeader();
+
             // Clients join through the servers (retry_join), so servers come up first.
-            var starting = pods.Where(p => p.Ready && !Running(p)).Select(p => (Pod: p, Start: p.Read())).ToList();
+            var starting = pods.Where(p => p.Running && !Running(p)).Select(p => (Pod: p, Start: p.Read())).ToList();
             foreach (var (pod, start) in starting.OrderByDescending(s => s.Start.Server).ThenBy(s => s.Pod.Name, StringComparer.Ordinal))
             {
                 Start(pod, start);
@@ -118,6 +128,53 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
             PromoteStableServers();
             ElectLeader();
+        }
+    }
+
+    /// <summary>
+    /// What our readiness probe (<c>/v1/status/leader</c> on the agent's own loopback, grep for a non-empty address)
+    /// finds in the agent of this pod: it must run this pod and know a leader. A server knows one only as a member of
+    /// raft; a client asks the servers.
+    /// </summary>
+    public bool PassesReadinessProbe(string podName, string podUid)
+    {
+        lock (gate)
+        {
+            return agents.GetValueOrDefault(podName) is { Status: MemberStatus.Alive } agent && agent.PodUid == podUid && KnowsLeader(agent);
+        }
+    }
+
+    /// <summary>Whether the agent would answer <c>/v1/status/leader</c> with an address.</summary>
+    internal bool KnowsLeader(Agent agent) => leader is not null && (!agent.Server || agent.InRaft);
+
+    /// <summary>A copy of the raft configuration, for tests: present servers and former ones whose volume is gone.</summary>
+    public IReadOnlyList<Agent> RaftPeers
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. RaftMembers];
+            }
+        }
+    }
+
+    /// <summary>The raft configuration as its members hold it: every server raft lists, present or former.</summary>
+    internal IEnumerable<Agent> RaftMembers => agents.Values.Where(a => a.Server && a.InRaft).Concat(formerServers).OrderBy(a => a.Ordinal).ThenBy(a => a.Id, StringComparer.Ordinal);
+
+    /// <summary>The last raft index in the agent's own log: the leader's, less its lag, while it follows; else where it stopped.</summary>
+    internal ulong LastIndexOf(Agent agent) => Following(agent) ? Behind(agent) : agent.FrozenIndex;
+
+    private bool Following(Agent agent) => leader is not null && agent.Server && agent.InRaft && agent.Status == MemberStatus.Alive;
+
+    private ulong Behind(Agent agent) => index > agent.RaftLag ? index - agent.RaftLag : 0;
+
+    // A server's log stops growing when it stops or loses its leader: remember where, before anything changes.
+    private void FreezeIndexes()
+    {
+        foreach (var agent in agents.Values.Where(Following))
+        {
+            agent.FrozenIndex = Behind(agent);
         }
     }
 
@@ -328,6 +385,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
     {
         agent.InRaft = false;
         agent.Voter = false;
+        formerServers.Remove(agent);
         ElectLeader();
     }
 
@@ -404,7 +462,21 @@ public sealed class ConsulDatacenter(TimeProvider time)
             return;
         }
 
-        var agent = known ?? new Agent(pod.Name, pod.Ordinal, start.Server, $"10.0.{(start.Server ? 0 : 1)}.{pod.Ordinal + 10}", Guid.NewGuid().ToString());
+        // [R4] A server whose data volume is not the one it had starts with no raft state and a new node ID: to raft a new
+        // server, while the old ID stays in the configuration. A new pod also gets a new address.
+        if (known is not null && known.Server && known.DataVolume is not null && known.DataVolume != start.DataVolume)
+        {
+            if (known.InRaft)
+            {
+                known.Status = MemberStatus.Failed;
+                formerServers.Add(known);
+            }
+
+            known = null;
+        }
+
+        var generation = formerServers.Count(f => f.Name == pod.Name);
+        var agent = known ?? new Agent(pod.Name, pod.Ordinal, start.Server, $"10.0.{(start.Server ? 0 : 1)}.{pod.Ordinal + 10 + (100 * generation)}", Guid.NewGuid().ToString()) { DataVolume = start.DataVolume };
         agents[pod.Name] = agent;
 
         // [G1] A keyring file in the data directory wins over `encrypt`: a server's data volume outlives its pod, a
@@ -445,17 +517,28 @@ public sealed class ConsulDatacenter(TimeProvider time)
             // A client's data directory lives as long as its pod: its services are gone with the old one.
             agent.Services.Clear();
         }
-        else if (!agent.InRaft)
+        else if (!agent.InRaft && leader is not null)
         {
-            // A server new to raft (or back after leaving) joins as a non-voter until autopilot finds it stable.
-            agent.InRaft = true;
-            agent.Voter = false;
-            agent.JoinedAt = time.GetUtcNow();
+            JoinRaft(agent);
         }
     }
 
+    // [R5] The leader adds a server new to raft (or back after leaving) as a non-voter; autopilot promotes it once stable.
+    private void JoinRaft(Agent agent)
+    {
+        agent.InRaft = true;
+        agent.Voter = false;
+        agent.JoinedAt = time.GetUtcNow();
+    }
+
+    // Autopilot runs on the leader: without one, nobody is promoted.
     private void PromoteStableServers()
     {
+        if (leader is null)
+        {
+            return;
+        }
+
         foreach (var agent in agents.Values.Where(a => a.Server && a.InRaft && !a.Voter && a.Status == MemberStatus.Alive))
         {
             if (time.GetUtcNow() - agent.JoinedAt >= Stabilization)
@@ -477,9 +560,15 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
     private void ElectLeader()
     {
-        var voters = agents.Values.Where(a => a.Server && a.InRaft && a.Voter).ToList();
+        FreezeIndexes();
+        if (!RaftMembers.Any())
+        {
+            Bootstrap();
+        }
+
+        var voters = RaftMembers.Where(a => a.Voter).ToList();
         var alive = voters.Where(a => a.Status == MemberStatus.Alive).ToList();
-        if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0 || (leader is null && !elected && !CanBootstrap(voters)))
+        if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0)
         {
             leader = null;
             return;
@@ -495,12 +584,28 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
             elected = true;
         }
+
+        foreach (var waiting in agents.Values.Where(a => a.Server && !a.InRaft && a.Status == MemberStatus.Alive))
+        {
+            JoinRaft(waiting);
+        }
     }
 
     // [R1] agent/consul/server_serf.go maybeBootstrap: a new datacenter bootstraps once as many servers as their
-    // bootstrap_expect have joined, and not at all while any of them expects another number (or none).
-    private static bool CanBootstrap(List<Agent> servers) =>
-        servers.Count > 0 && servers[0].BootstrapExpect > 0 && servers.All(s => s.BootstrapExpect == servers[0].BootstrapExpect) && servers.Count >= servers[0].BootstrapExpect;
+    // bootstrap_expect have joined, and not at all while any of them expects another number (or none); [R3] nor while
+    // any server reports raft peers (the caller checks that none does). The bootstrap configuration makes them all voters.
+    private void Bootstrap()
+    {
+        var servers = agents.Values.Where(a => a.Server && a.Status == MemberStatus.Alive).ToList();
+        if (servers.Count > 0 && servers[0].BootstrapExpect > 0 && servers.All(s => s.BootstrapExpect == servers[0].BootstrapExpect) && servers.Count >= servers[0].BootstrapExpect)
+        {
+            foreach (var server in servers)
+            {
+                JoinRaft(server);
+                server.Voter = true;
+            }
+        }
+    }
 
     // [A1] agent/consul/leader.go initializeACLs: the first leader with ACLs on creates the global-management policy and
     // the anonymous token (structs.ACLTokenAnonymousID), before anyone bootstraps.
@@ -559,6 +664,12 @@ public sealed class ConsulDatacenter(TimeProvider time)
         /// <summary>How many raft entries this server trails the leader by.</summary>
         public ulong RaftLag { get; set; }
 
+        /// <summary>Where this server's log stood when it last stopped following a leader.</summary>
+        public ulong FrozenIndex { get; set; }
+
+        /// <summary>The volume its data directory lives on (<see cref="AgentStart.DataVolume"/>).</summary>
+        public string? DataVolume { get; init; }
+
         /// <summary>The agent's gossip keyring, primary key first.</summary>
         public List<string> Keys { get; } = [];
 
@@ -567,8 +678,11 @@ public sealed class ConsulDatacenter(TimeProvider time)
         public Dictionary<string, RegisteredService> Services { get; } = [];
     }
 
-    /// <summary>What the datacenter sees of one agent pod; <paramref name="Read"/> is what its agent finds when it starts.</summary>
-    public sealed record PodView(string Name, int Ordinal, string Uid, bool Ready, Func<AgentStart> Read);
+    /// <summary>
+    /// What the datacenter sees of one agent pod: whether its container runs, whether the kubelet last called it ready,
+    /// and (<paramref name="Read"/>) what its agent finds when it starts.
+    /// </summary>
+    public sealed record PodView(string Name, int Ordinal, string Uid, bool Running, bool Ready, Func<AgentStart> Read);
 
     public sealed record RegisteredService(string Id, string Name, IReadOnlyList<string> Tags, string Address, int Port, JsonObject Meta, IReadOnlyList<RegisteredCheck> Checks);
 

@@ -11,22 +11,29 @@ namespace ConsulOperator.Testing.Consul;
 /// set up the first time the operator dials one of its names. Agents start from their pods (image, start command,
 /// environment, mounted ConfigMaps and Secrets: <see cref="AgentStart"/>); nothing is read from the ConsulCluster.
 /// Which pods belong together is read from their <c>app.kubernetes.io/instance</c> label, as a Service selects them.
+/// It also plays the kubelet's prober: every <c>probePeriod</c> it runs each running agent pod's readiness probe against
+/// the pod's agent and reports the verdict to the StatefulSet simulator, so a pod is Ready only while its agent knows a
+/// leader, as our probe asks.
 /// </summary>
 public sealed class TestConsulFleet : IAsyncDisposable
 {
     private static readonly ResourceInfo Pods = ResourceCatalog.ForKind("v1", "Pod");
     private readonly ObjectStore store;
+    private readonly StatefulSetSimulator kubelet;
     private readonly ConcurrentDictionary<string, ConsulSite> sites = new();
+    private readonly CancellationTokenSource stopping = new();
     private TestConsulServer server = null!;
+    private Task probing = Task.CompletedTask;
 
     // The agent pods of every cluster, kept from the store's changes: looking them up per request must not scan the store.
     // Events can arrive out of order (a handler that recreates a pod runs inside the deletion's event), so the newest
     // resourceVersion wins.
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, (long Version, ConsulDatacenter.PodView? Pod)>> pods = new();
 
-    private TestConsulFleet(ObjectStore store)
+    private TestConsulFleet(ObjectStore store, StatefulSetSimulator kubelet)
     {
         this.store = store;
+        this.kubelet = kubelet;
         store.Changed += OnChanged;
         foreach (var pod in store.List(Pods, null, Selector.Parse(null, null)).Items)
         {
@@ -39,11 +46,53 @@ public sealed class TestConsulFleet : IAsyncDisposable
     /// <summary>The address every agent name is dialled at.</summary>
     public DnsEndPoint Address => new("127.0.0.1", server.Port);
 
-    public static async Task<TestConsulFleet> StartAsync(ObjectStore store, int port = 0)
+    /// <param name="probePeriod">How often the readiness probes run (the kubelet's periodSeconds, compressed); 100 ms unless given.</param>
+    public static async Task<TestConsulFleet> StartAsync(TestApiServer api, int port = 0, TimeSpan? probePeriod = null)
     {
-        var fleet = new TestConsulFleet(store);
+        var fleet = new TestConsulFleet(api.Store, api.StatefulSets);
         fleet.server = await TestConsulServer.StartAsync(fleet.SiteFor, port);
+        fleet.probing = fleet.ProbeAsync(probePeriod ?? TimeSpan.FromMilliseconds(100), fleet.stopping.Token);
         return fleet;
+    }
+
+    /// <summary>Runs every probe once now, as the next kubelet period would (tests that change Consul call it to not wait a period).</summary>
+    public void ProbeNow()
+    {
+        foreach (var (key, members) in pods)
+        {
+            var slash = key.IndexOf('/');
+            if (Site(key[..slash], key[(slash + 1)..]) is not { } site)
+            {
+                continue;
+            }
+
+            site.Refresh?.Invoke();
+            var verdicts = members.Values.Select(v => v.Pod).OfType<ConsulDatacenter.PodView>().Where(p => p.Running)
+                .Select(p => (p.Name, p.Uid, p.Ready, Passed: site.Datacenter.PassesReadinessProbe(p.Name, p.Uid)))
+                .Where(v => v.Passed != v.Ready).ToList();
+
+            // Reported outside the datacenter's lock: the report writes to the store, whose watchers may ask Consul.
+            foreach (var verdict in verdicts)
+            {
+                kubelet.ReportReadiness(key[..slash], verdict.Name, verdict.Uid, verdict.Passed);
+            }
+        }
+    }
+
+    private async Task ProbeAsync(TimeSpan period, CancellationToken cancel)
+    {
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancel))
+            {
+                ProbeNow();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped with the fleet.
+        }
     }
 
     /// <summary>Where the operator dials a name: every name of every cluster reaches this fleet.</summary>
@@ -60,7 +109,13 @@ public sealed class TestConsulFleet : IAsyncDisposable
         return site?.Datacenter.Leader;
     }
 
-    public ValueTask DisposeAsync() => server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        await probing;
+        stopping.Dispose();
+        await server.DisposeAsync();
+    }
 
     // consul-server-0.consul-server.ns.svc.cluster.local, consul-server.ns.svc.cluster.local → (ns, consul)
     private ConsulSite? SiteFor(string host)
@@ -117,9 +172,10 @@ public sealed class TestConsulFleet : IAsyncDisposable
 
         var name = (string)metadata["name"]!;
         var ordinal = int.Parse(name[(name.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var running = (pod["status"]?["containerStatuses"] as JsonArray)?.Any(c => c?["state"]?["running"] is not null) == true;
         var ready = (pod["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true;
         var snapshot = (JsonObject)pod.DeepClone();
-        var view = type == "DELETED" ? null : new ConsulDatacenter.PodView(name, ordinal, (string)metadata["uid"]!, ready, () => AgentStart.Read(snapshot, store));
+        var view = type == "DELETED" ? null : new ConsulDatacenter.PodView(name, ordinal, (string)metadata["uid"]!, running, ready, () => AgentStart.Read(snapshot, store));
         pods.GetOrAdd($"{(string)metadata["namespace"]!}/{cluster}", _ => new())
             .AddOrUpdate(name, (version, view), (_, known) => known.Version > version ? known : (version, view));
     }

@@ -5,18 +5,25 @@ using System.Text.Json.Nodes;
 namespace ConsulOperator.Testing.KubeApi;
 
 /// <summary>
-/// Stands in for the StatefulSet controller and the kubelet: keeps one Pod per ordinal below spec.replicas, stamped with
-/// the revision (a hash of the pod template) it was created from; replaces outdated pods itself under RollingUpdate and
-/// only when someone deletes them under OnDelete; reports pods ready unless a test holds some back; and writes the
-/// status fields (ready, current and updated replicas, revisions) the real controller does.
+/// Stands in for the StatefulSet controller, the scheduler and the container runtime: keeps one Pod per ordinal below
+/// spec.replicas, stamped with the revision (a hash of the pod template) it was created from, with a
+/// PersistentVolumeClaim per volumeClaimTemplate (<c>&lt;template&gt;-&lt;pod&gt;</c>, created when missing, reused
+/// when present, deleted on scale-down only under <c>persistentVolumeClaimRetentionPolicy.whenScaled: Delete</c>);
+/// replaces outdated pods itself under RollingUpdate and only when someone deletes them under OnDelete; starts every
+/// pod's containers unless a test holds some back (those stay Pending); and writes the status fields (ready, current and
+/// updated replicas, revisions) the real controller does.
+/// Readiness is the kubelet's: a container without a readiness probe is ready once it runs; one with a probe is ready
+/// only once a prober (<see cref="ReportReadiness"/>) says it passed, as the kubelet runs the probe.
 /// </summary>
 public sealed class StatefulSetSimulator
 {
     public const string RevisionLabel = "controller-revision-hash";
     private static readonly ResourceInfo StatefulSets = ResourceCatalog.ForKind("apps/v1", "StatefulSet");
     private static readonly ResourceInfo Pods = ResourceCatalog.ForKind("v1", "Pod");
+    private static readonly ResourceInfo Claims = ResourceCatalog.ForKind("v1", "PersistentVolumeClaim");
     private readonly ObjectStore store;
     private readonly Dictionary<string, int> heldBack = [];
+    private readonly HashSet<string> stopped = [];
     private readonly Lock gate = new();
     private readonly Queue<(string Namespace, string Name)> pending = new();
     private bool reconciling;
@@ -27,7 +34,7 @@ public sealed class StatefulSetSimulator
         store.Changed += OnChanged;
     }
 
-    /// <summary>Report at most this many ready pods (the lowest ordinals) for the StatefulSet (namespace/name); null lifts the limit.</summary>
+    /// <summary>Start at most this many pods (the lowest ordinals) of the StatefulSet (namespace/name), the others stay Pending; null lifts the limit.</summary>
     public void LimitReady(string ns, string name, int? ready)
     {
         lock (gate)
@@ -45,6 +52,23 @@ public sealed class StatefulSetSimulator
         Reconcile(ns, name);
     }
 
+    /// <summary>
+    /// The pod's node is gone: its containers stop at once, and the pod stays as it is until someone deletes it (the
+    /// StatefulSet controller does not replace a pod that still exists). A new pod of the same name runs again.
+    /// </summary>
+    public void StopPod(string ns, string podName)
+    {
+        lock (gate)
+        {
+            var pod = store.Get(Pods, ns, podName) ?? throw new InvalidOperationException($"no pod {ns}/{podName}");
+            stopped.Add((string)pod["metadata"]!["uid"]!);
+            if (OwnerOf(pod) is { } owner)
+            {
+                Reconcile(ns, owner);
+            }
+        }
+    }
+
     private void OnChanged(WatchEvent change)
     {
         if (change.Resource == StatefulSets && change.Type != "DELETED")
@@ -54,6 +78,37 @@ public sealed class StatefulSetSimulator
         else if (change.Resource == Pods && change.Type == "DELETED" && OwnerOf(change.Item) is { } owner)
         {
             Reconcile(change.Namespace, owner);
+        }
+    }
+
+    /// <summary>
+    /// The kubelet's readiness probe of a running container came back (pod by name and UID, so a report about a replaced
+    /// pod is dropped): the pod's Ready condition follows, and with it the StatefulSet's ready count.
+    /// </summary>
+    public void ReportReadiness(string ns, string podName, string uid, bool passed)
+    {
+        lock (gate)
+        {
+            var pod = store.Get(Pods, ns, podName);
+            if (pod is null || (string?)pod["metadata"]!["uid"] != uid || !Running(pod) || Ready(pod) == passed)
+            {
+                return;
+            }
+
+            try
+            {
+                WriteStatus(ns, pod, running: true, passed);
+            }
+            catch (ApiException e) when (e.Code is 404 or 409)
+            {
+                // Replaced meanwhile: the next probe reports on the new pod.
+                return;
+            }
+        }
+
+        if (OwnerOf(store.Get(Pods, ns, podName) ?? []) is { } owner)
+        {
+            Reconcile(ns, owner);
         }
     }
 
@@ -110,6 +165,11 @@ public sealed class StatefulSetSimulator
             store.Delete(Pods, ns, podName);
         }
 
+        if ((string?)spec["persistentVolumeClaimRetentionPolicy"]?["whenScaled"] == "Delete")
+        {
+            DeleteClaimsFrom(ns, set, replicas);
+        }
+
         var revisions = new List<string>();
         var ready = 0;
         for (var ordinal = 0; ordinal < replicas; ordinal++)
@@ -122,9 +182,17 @@ public sealed class StatefulSetSimulator
                 pod = null;
             }
 
-            pod ??= store.Create(Pods, ns, NewPod(set, podName, revision));
-            var isReady = ordinal < readyLimit;
-            SetReady(ns, pod, isReady);
+            if (pod is null)
+            {
+                EnsureClaims(ns, set, podName);
+                pod = store.Create(Pods, ns, NewPod(set, podName, revision));
+            }
+
+            var running = ordinal < readyLimit && !stopped.Contains((string)pod["metadata"]!["uid"]!);
+
+            // Without a readiness probe the kubelet calls a running container ready; with one, the probe decides.
+            var isReady = running && (HasReadinessProbe(pod) ? Ready(pod) : true);
+            WriteStatus(ns, pod, running, isReady);
             revisions.Add((string)pod["metadata"]!["labels"]![RevisionLabel]!);
             ready += isReady ? 1 : 0;
         }
@@ -152,12 +220,55 @@ public sealed class StatefulSetSimulator
         store.Update(StatefulSets, ns, name, next, statusOnly: true);
     }
 
+    private static IEnumerable<string> ClaimTemplates(JsonObject set) =>
+        (set["spec"]!["volumeClaimTemplates"] as JsonArray ?? []).Select(t => (string)t!["metadata"]!["name"]!);
+
+    // The controller creates a pod's claims before the pod and never replaces one that exists: a pod recreated after its
+    // claim was deleted gets a new, empty volume.
+    private void EnsureClaims(string ns, JsonObject set, string podName)
+    {
+        foreach (var template in (set["spec"]!["volumeClaimTemplates"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var claimName = $"{(string)template["metadata"]!["name"]!}-{podName}";
+            if (store.Get(Claims, ns, claimName) is not null)
+            {
+                continue;
+            }
+
+            var claim = (JsonObject)template.DeepClone();
+            claim["metadata"]!["name"] = claimName;
+            claim["metadata"]!.AsObject().Remove("namespace");
+            store.Create(Claims, ns, claim);
+        }
+    }
+
+    private void DeleteClaimsFrom(string ns, JsonObject set, int replicas)
+    {
+        var name = (string)set["metadata"]!["name"]!;
+        var prefixes = ClaimTemplates(set).Select(t => $"{t}-{name}-").ToList();
+        foreach (var claim in store.List(Claims, ns, Selector.Parse(null, null)).Items.Select(c => (string)c["metadata"]!["name"]!))
+        {
+            if (prefixes.FirstOrDefault(claim.StartsWith) is { } prefix && int.TryParse(claim.AsSpan(prefix.Length), out var ordinal) && ordinal >= replicas)
+            {
+                store.Delete(Claims, ns, claim);
+            }
+        }
+    }
+
     private static JsonObject NewPod(JsonObject set, string podName, string revision)
     {
         var template = set["spec"]!["template"]!;
         var labels = template["metadata"]?["labels"]?.DeepClone() as JsonObject ?? [];
         labels[RevisionLabel] = revision;
         labels["statefulset.kubernetes.io/pod-name"] = podName;
+        var spec = template["spec"]?.DeepClone() as JsonObject ?? [];
+        var volumes = spec["volumes"] as JsonArray ?? [];
+        foreach (var claimTemplate in ClaimTemplates(set))
+        {
+            volumes.Add(new JsonObject { ["name"] = claimTemplate, ["persistentVolumeClaim"] = new JsonObject { ["claimName"] = $"{claimTemplate}-{podName}" } });
+        }
+
+        spec["volumes"] = volumes;
         return new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -174,16 +285,37 @@ public sealed class StatefulSetSimulator
                     ["controller"] = true,
                 }),
             },
-            ["spec"] = template["spec"]?.DeepClone(),
+            ["spec"] = spec,
         };
     }
 
-    private void SetReady(string ns, JsonObject pod, bool ready)
+    private static bool HasReadinessProbe(JsonObject pod) =>
+        (pod["spec"]?["containers"] as JsonArray)?.Any(c => c?["readinessProbe"] is not null) == true;
+
+    private static bool Running(JsonObject pod) => (string?)pod["status"]?["phase"] == "Running";
+
+    private static bool Ready(JsonObject pod) =>
+        (pod["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true;
+
+    // The status the kubelet writes: Running with every container started, or Pending while held back.
+    private void WriteStatus(string ns, JsonObject pod, bool running, bool ready)
     {
+        var readyText = ready ? "True" : "False";
         var status = new JsonObject
         {
-            ["phase"] = "Running",
-            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
+            ["phase"] = running ? "Running" : stopped.Contains((string)pod["metadata"]!["uid"]!) ? "Unknown" : "Pending",
+            ["conditions"] = new JsonArray(
+                new JsonObject { ["type"] = "Ready", ["status"] = readyText },
+                new JsonObject { ["type"] = "ContainersReady", ["status"] = readyText }),
+            ["containerStatuses"] = new JsonArray([.. (pod["spec"]?["containers"] as JsonArray ?? []).Select(c => (JsonNode)new JsonObject
+            {
+                ["name"] = (string?)c?["name"],
+                ["started"] = running,
+                ["ready"] = ready,
+                ["state"] = running ? new JsonObject { ["running"] = new JsonObject() }
+                    : stopped.Contains((string)pod["metadata"]!["uid"]!) ? new JsonObject { ["terminated"] = new JsonObject { ["reason"] = "NodeLost" } }
+                    : new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
+            })]),
         };
         if (JsonNode.DeepEquals(pod["status"], status))
         {

@@ -54,8 +54,8 @@ public class PodRollTests
         PodRoll.Decide(servers, clients, "new", "new", issued ?? (_ => null), 3, Healthy);
 
     private static List<AgentPod> Servers(params string[] revisions) =>
-        [.. Enumerable.Range(0, 3).Select(i => new AgentPod($"consul-server-{i}", i, revisions[Math.Min(i, revisions.Length - 1)], true, Started))];
+        [.. Enumerable.Range(0, 3).Select(i => new AgentPod($"consul-server-{i}", i, revisions[Math.Min(i, revisions.Length - 1)], true, Started, true))];
 
     private static List<AgentPod> Clients(params string[] revisions) =>
-        [.. Enumerable.Range(0, 2).Select(i => new AgentPod($"consul-client-{i}", i, revisions[Math.Min(i, revisions.Length - 1)], true, Started))];
+        [.. Enumerable.Range(0, 2).Select(i => new AgentPod($"consul-client-{i}", i, revisions[Math.Min(i, revisions.Length - 1)], true, Started, true))];
 }

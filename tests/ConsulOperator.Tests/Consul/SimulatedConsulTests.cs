@@ -176,6 +176,53 @@ public sealed class SimulatedConsulTests
         }
     }
 
+    [Fact]
+    public async Task Servers_back_on_empty_volumes_do_not_bootstrap_beside_a_survivor_and_nobody_is_ready_without_a_leader()
+    {
+        await using var consul = await RenderedConsul.StartAsync(Clusters.Default(change: s => s.Acl.Enabled = false));
+        var claims = ConsulOperator.Testing.KubeApi.ResourceCatalog.ForKind("v1", "PersistentVolumeClaim");
+        var pods = ConsulOperator.Testing.KubeApi.ResourceCatalog.ForKind("v1", "Pod");
+        foreach (var pod in new[] { "consul-server-1", "consul-server-2" })
+        {
+            consul.Api.StatefulSets.StopPod("consul", pod);
+        }
+
+        foreach (var pod in new[] { "consul-server-1", "consul-server-2" })
+        {
+            consul.Api.Store.Delete(claims, "consul", $"data-{pod}");
+            consul.Api.Store.Delete(pods, "consul", pod);
+        }
+
+        // [R4] new pods, new claims, new node IDs; [R3] they see a server with raft peers and do not bootstrap.
+        await Integration.OperatorHarness.WaitUntilAsync(
+            () => Refreshed(consul).Agents.Count(a => a.Server && a.Status == ConsulOperator.Testing.Consul.ConsulDatacenter.MemberStatus.Alive) == 3,
+            "the replacement servers to run");
+        Assert.Null(consul.Fleet.CurrentLeader("consul", "consul"));
+        await Integration.OperatorHarness.WaitUntilAsync(
+            () => consul.Api.Store.Get(ConsulOperator.Testing.KubeApi.ResourceCatalog.ForKind("apps/v1", "StatefulSet"), "consul", "consul-server")?["status"]?["readyReplicas"] is { } ready && ConsulOperator.Testing.KubeApi.ObjectStore.Number(ready) == 0,
+            "no server to pass its readiness probe");
+
+        var cli = consul.Material.Leaves["consul-cli-tls"];
+        async Task<(int Code, string Body)> Ask(string agent, string path)
+        {
+            using var client = new Consumer(consul.Fleet, new Uri($"https://{agent}.consul-server.consul.svc:8501"), "", consul.Material.Ca.CertificatePem, (cli.CertificatePem, cli.PrivateKeyPem));
+            return await client.ScrapeAsync(path);
+        }
+
+        Assert.Equal((500, "No cluster leader"), await Ask("consul-server-0", "/v1/operator/raft/configuration"));
+        var (code, body) = await Ask("consul-server-0", "/v1/operator/raft/configuration?stale");
+        Assert.Equal(200, code);
+        var servers = JsonNode.Parse(body)!["Servers"]!.AsArray();
+        Assert.Equal(["consul-server-0", "(unknown)", "(unknown)"], servers.Select(s => (string?)s!["Node"]));
+        Assert.Empty(JsonNode.Parse((await Ask("consul-server-1", "/v1/operator/raft/configuration?stale")).Body)!["Servers"]!.AsArray());
+
+        var survivor = JsonNode.Parse((await Ask("consul-server-0", "/v1/agent/self")).Body)!["Stats"]!["raft"]!;
+        var replacement = JsonNode.Parse((await Ask("consul-server-1", "/v1/agent/self")).Body)!;
+        Assert.True(ulong.Parse((string)survivor["last_log_index"]!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Equal("0", (string?)replacement["Stats"]!["raft"]!["last_log_index"]);
+        Assert.DoesNotContain((string)replacement["Config"]!["NodeID"]!, servers.Select(s => (string?)s!["ID"]));
+    }
+
     // Agents follow their pods when the datacenter is next looked at, as on every request.
     private static ConsulOperator.Testing.Consul.ConsulDatacenter Refreshed(RenderedConsul consul)
     {

@@ -18,7 +18,7 @@ public sealed class CommandLineIntegrationTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         server = await TestApiServer.StartAsync();
-        consul = await TestConsulFleet.StartAsync(server.Store);
+        consul = await TestConsulFleet.StartAsync(server);
         foreach (var ns in new[] { "kube-system", "consul-operator", "consul" })
         {
             server.CreateNamespace(ns);

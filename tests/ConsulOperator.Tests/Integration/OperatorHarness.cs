@@ -56,7 +56,7 @@ public sealed class OperatorHarness : IAsyncDisposable
             Metadata = new V1ObjectMeta { Name = "coredns", NamespaceProperty = "kube-system" },
             Data = new Dictionary<string, string> { ["Corefile"] = corefile ?? KubeadmCorefile },
         });
-        var harness = new OperatorHarness(api, await TestConsulFleet.StartAsync(api.Store));
+        var harness = new OperatorHarness(api, await TestConsulFleet.StartAsync(api));
         for (var i = 0; i < replicas; i++)
         {
             await harness.StartReplicaAsync($"replica-{i}", leaderElection);

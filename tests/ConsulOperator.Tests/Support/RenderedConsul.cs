@@ -49,7 +49,7 @@ public sealed class RenderedConsul : IAsyncDisposable
             api.Seed(item);
         }
 
-        var fleet = await TestConsulFleet.StartAsync(api.Store);
+        var fleet = await TestConsulFleet.StartAsync(api);
         var rendered = new RenderedConsul(cluster, material, api, fleet);
         await OperatorHarness.WaitUntilAsync(
             () => waitForLeader ? fleet.CurrentLeader(ns, cluster.Metadata.Name) is not null : fleet.Datacenter(ns, cluster.Metadata.Name) is not null,
