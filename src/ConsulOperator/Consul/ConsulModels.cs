@@ -24,7 +24,7 @@ public sealed record AgentSelf(AgentSelfConfig Config, IReadOnlyDictionary<strin
         Stats?.GetValueOrDefault("raft")?.GetValueOrDefault(key) is { } text && ulong.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
 }
 
-public sealed record AgentSelfConfig(string NodeName, string NodeID, bool Server, string Version);
+public sealed record AgentSelfConfig(string NodeID);
 
 /// <summary>One server in <c>GET /v1/operator/autopilot/health</c>.</summary>
 public sealed record ServerHealth(

@@ -107,16 +107,17 @@ public sealed class ConsulClusterReconciler(
             await events.RecordAsync(cluster, EventRecorder.Warning, aclOutcome.Reason, aclOutcome.Message, cancel);
         }
 
-        // A lost quorum needs a human: said where people look, and never acted on here.
-        if (ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation) is { Reason: QuorumLoss.Lost } lost)
-        {
-            await events.RecordAsync(cluster, EventRecorder.Warning, lost.Reason, lost.Message, cancel);
-        }
-
         var status = ClusterStatus.Observe(
             cluster, plan.Material, servers.BootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
             observation, aclOutcome, waiting, time.GetUtcNow(), options.RaftIndexRefresh);
         status.GossipRotation = gossipRotation.Completed;
+
+        // A lost quorum needs a human: said where people look too, as the status decided it, and never acted on here.
+        if (Conditions.Find(status.Conditions, Conditions.Degraded) is { Status: "True", Reason: QuorumLoss.Lost } lost)
+        {
+            await events.RecordAsync(cluster, EventRecorder.Warning, lost.Reason, lost.Message, cancel);
+        }
+
         await WriteStatusAsync(cluster, status, cancel);
         metrics.ClusterReady(ns, name, Conditions.IsTrue(status.Conditions, Conditions.Ready));
         metrics.Consul(ns, name, new ConsulView(

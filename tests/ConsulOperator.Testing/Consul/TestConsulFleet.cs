@@ -55,8 +55,8 @@ public sealed class TestConsulFleet : IAsyncDisposable
         return fleet;
     }
 
-    /// <summary>Runs every probe once now, as the next kubelet period would (tests that change Consul call it to not wait a period).</summary>
-    public void ProbeNow()
+    // One kubelet period: every running agent pod's probe, and a report for each verdict that changed.
+    private void ProbeAll()
     {
         foreach (var (key, members) in pods)
         {
@@ -86,7 +86,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(cancel))
             {
-                ProbeNow();
+                ProbeAll();
             }
         }
         catch (OperationCanceledException)

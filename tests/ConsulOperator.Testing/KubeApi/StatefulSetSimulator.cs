@@ -87,6 +87,7 @@ public sealed class StatefulSetSimulator
     /// </summary>
     public void ReportReadiness(string ns, string podName, string uid, bool passed)
     {
+        string? owner;
         lock (gate)
         {
             var pod = store.Get(Pods, ns, podName);
@@ -104,9 +105,11 @@ public sealed class StatefulSetSimulator
                 // Replaced meanwhile: the next probe reports on the new pod.
                 return;
             }
+
+            owner = OwnerOf(pod);
         }
 
-        if (OwnerOf(store.Get(Pods, ns, podName) ?? []) is { } owner)
+        if (owner is not null)
         {
             Reconcile(ns, owner);
         }
@@ -301,9 +304,10 @@ public sealed class StatefulSetSimulator
     private void WriteStatus(string ns, JsonObject pod, bool running, bool ready)
     {
         var readyText = ready ? "True" : "False";
+        var nodeLost = stopped.Contains((string)pod["metadata"]!["uid"]!);
         var status = new JsonObject
         {
-            ["phase"] = running ? "Running" : stopped.Contains((string)pod["metadata"]!["uid"]!) ? "Unknown" : "Pending",
+            ["phase"] = running ? "Running" : nodeLost ? "Unknown" : "Pending",
             ["conditions"] = new JsonArray(
                 new JsonObject { ["type"] = "Ready", ["status"] = readyText },
                 new JsonObject { ["type"] = "ContainersReady", ["status"] = readyText }),
@@ -313,7 +317,7 @@ public sealed class StatefulSetSimulator
                 ["started"] = running,
                 ["ready"] = ready,
                 ["state"] = running ? new JsonObject { ["running"] = new JsonObject() }
-                    : stopped.Contains((string)pod["metadata"]!["uid"]!) ? new JsonObject { ["terminated"] = new JsonObject { ["reason"] = "NodeLost" } }
+                    : nodeLost ? new JsonObject { ["terminated"] = new JsonObject { ["reason"] = "NodeLost" } }
                     : new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
             })]),
         };
