@@ -89,6 +89,7 @@ public static class ClusterStatus
             AliveMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Alive) : cluster.Status?.AliveMembers,
             FailedMembers = consul.Asked ? consul.Members.Count(m => m.Status == AgentMember.Failed) : cluster.Status?.FailedMembers,
             DnsServiceIP = dnsIp,
+            QuorumLostSince = health.Reason == QuorumLoss.Lost ? cluster.Status?.QuorumLostSince ?? now.UtcDateTime : null,
             CaNotAfter = material.Ca.NotAfter.UtcDateTime,
             LeafNotAfter = firstLeafExpiry.UtcDateTime,
         };

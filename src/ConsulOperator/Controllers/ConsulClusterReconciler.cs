@@ -76,6 +76,7 @@ public sealed class ConsulClusterReconciler(
         }
 
         var (observation, aclOutcome, consulClient) = await AskConsulAsync(cluster, plan.Material, cancel);
+        var recovery = await StepRecoveryAsync(cluster, observation, cancel);
 
         // The server step first; everything built and checked after reads it.
         var (servers, scaling) = await StepServerScalingAsync(cluster, observation, consulClient, cancel);
@@ -86,7 +87,7 @@ public sealed class ConsulClusterReconciler(
 
         // One operation on the agents at a time: scaling, then pod restarts, then a gossip key rotation.
         var names = KeyMaterialSecrets.NamesOf(cluster);
-        var waiting = scaling ?? await RollPodsAsync(cluster, plan.Material, servers, observation, cancel);
+        var waiting = recovery.Waiting ?? scaling ?? await RollPodsAsync(cluster, plan.Material, servers, observation, cancel);
         var gossipRotation = new GossipRotationOutcome(cluster.Status?.GossipRotation, null);
         if (waiting is null && consulClient is not null && ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation).Healthy)
         {
@@ -111,6 +112,7 @@ public sealed class ConsulClusterReconciler(
             cluster, plan.Material, servers.BootstrapExpect, caches.StatefulSets.Find(ns, names.Servers), caches.StatefulSets.Find(ns, names.Clients), dnsIp, dnsOutcome,
             observation, aclOutcome, waiting, time.GetUtcNow(), options.RaftIndexRefresh);
         status.GossipRotation = gossipRotation.Completed;
+        status.Recovery = recovery.Status;
 
         // A lost quorum needs a human: said where people look too, as the status decided it, and never acted on here.
         if (Conditions.Find(status.Conditions, Conditions.Degraded) is { Status: "True", Reason: QuorumLoss.Lost } lost)
@@ -207,6 +209,30 @@ public sealed class ConsulClusterReconciler(
         return (observation with { Survey = survey }, aclOutcome, client);
     }
 
+    // A recovery on request: record each step before taking the next, restart at most one listed server per reconcile.
+    private async Task<OutageRecovery> StepRecoveryAsync(V1Alpha1ConsulCluster cluster, ConsulObservation observation, CancellationToken cancel)
+    {
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var current = cluster.Status?.Recovery;
+        var input = caches.ConfigMaps.Find(names.Namespace, names.RecoveryConfigMap);
+        var step = OutageRecovery.Decide(
+            cluster.Spec.Recovery, current, observation, cluster.Status?.QuorumLostSince, AgentPods(names, Components.Server),
+            current is not null && input?.Data is { } data && data.TryGetValue(RecoveryInput.RequestKey, out var request) && request == current.Request, names, time.GetUtcNow());
+        if (step.Restart is { } pod)
+        {
+            logger.LogWarning("Recovery {Request}: restarting {Pod} with raft/peers.json", step.Status!.Request, pod);
+            await api.DeleteAsync<V1Pod>(names.Namespace, pod, cancel);
+        }
+
+        if (step.Status is { } next && (next.Phase != current?.Phase || next.Message != current.Message || next.Request != current.Request))
+        {
+            var warning = next.Phase is RecoveryPhase.Waiting or RecoveryPhase.Refused;
+            await events.RecordAsync(cluster, warning ? EventRecorder.Warning : EventRecorder.Normal, $"Recovery{next.Phase}", $"recovery {next.Request}: {next.Message}", cancel);
+        }
+
+        return step;
+    }
+
     // Servers come and go one at a time, each step only with a leader and every server a healthy voter; the plan of servers
     // to run now, and what the step waits for.
     private async Task<(ServerPlan Plan, string? Waiting)> StepServerScalingAsync(
@@ -272,7 +298,8 @@ public sealed class ConsulClusterReconciler(
                 Label(p, "controller-revision-hash"),
                 p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true,
                 p.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : DateTimeOffset.MinValue,
-                p.Status?.ContainerStatuses?.Any(c => c.State?.Running is not null) == true))];
+                p.Status?.ContainerStatuses?.Any(c => c.State?.Running is not null) == true,
+                p.Metadata.Uid))];
 
     private static string? Label(V1Pod pod, string key) => pod.Metadata.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
 

@@ -2,8 +2,8 @@ using ConsulOperator.Consul;
 
 namespace ConsulOperator.Controllers;
 
-/// <summary>One agent pod as the operator sees it: ready (its probe passes) and running (its container started) are apart.</summary>
-public sealed record AgentPod(string Name, int Ordinal, string? Revision, bool Ready, DateTimeOffset Created, bool Running);
+/// <summary>One agent pod as the operator sees it: ready (its probe passes) and running (its container started) are apart; its UID tells a replaced pod from the one before.</summary>
+public sealed record AgentPod(string Name, int Ordinal, string? Revision, bool Ready, DateTimeOffset Created, bool Running, string Uid = "");
 
 /// <summary>
 /// Which agent pod to restart next, if any. A pod is due when it runs an old pod template (a new Consul version or

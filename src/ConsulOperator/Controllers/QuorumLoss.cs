@@ -44,8 +44,8 @@ public static class QuorumLoss
         var strangers = answered.Where(a => a.NodeId is null || !voters.Any(v => v.ID == a.NodeId)).Select(a => a.Pod).ToList();
         var recovery = survivors.Count == 0
             ? "no voter survives: the data can only come back from a snapshot"
-            : $"only a reset of raft on the survivors can bring a leader back: a raft/peers.json listing {string.Join(", ", survivors.Select(s => s.Pod))} as the only voters, " +
-              $"where {survivors[0].Pod} holds the highest last index (docs/operations.md, \"Lost quorum\"); the operator does not do this on its own";
+            : $"only a reset of raft on the survivors can bring a leader back: spec.recovery with a new request and servers {string.Join(", ", survivors.Select(s => s.Pod))} " +
+              $"makes them the only voters through raft/peers.json, where {survivors[0].Pod} holds the highest last index (docs/operations.md, \"Lost quorum\"); the operator does this only on request, once quorum has been lost for spec.recovery.minOutage";
         return new Verdict(
             Lost,
             $"raft cannot elect a leader: {census}; gone: {string.Join(", ", gone)}" +

@@ -27,6 +27,8 @@ public static class AgentConfig
 
     /// <summary>Environment variables the start script reads; set on the container from the Downward API and Secrets.</summary>
     public const string PodNameVariable = "POD_NAME";
+
+    public const string PodIpVariable = "POD_IP";
     public const string GossipKeyVariable = "GOSSIP_KEY";
 
     /// <summary>Top-level keys (and subtrees) the operator decides; extraConfig may not set them, or the cluster would drift from its spec or leak secrets into a ConfigMap.</summary>

@@ -18,7 +18,37 @@ public static class ConfigValidation
             problems.AddRange(ExtraConfigProblems(extra, version));
         }
 
+        if (cluster.Spec.Recovery is { } recovery)
+        {
+            problems.AddRange(RecoveryProblems(recovery, KeyMaterialSecrets.NamesOf(cluster), cluster.Spec.Servers.Replicas));
+        }
+
         return problems;
+    }
+
+    // Which servers can be survivors is only known from Consul (Controllers/OutageRecovery); what a name can be is known here.
+    private static IEnumerable<ValidationProblem> RecoveryProblems(RecoverySpec recovery, Names names, int replicas)
+    {
+        if (string.IsNullOrWhiteSpace(recovery.Request))
+        {
+            yield return new ValidationProblem("spec.recovery.request", "is empty; set any new value (a date, a ticket number) to ask for a recovery");
+        }
+
+        var allowed = Enumerable.Range(0, replicas).Select(i => names.Pod(Components.Server, i)).ToList();
+        if (recovery.Servers.Count == 0)
+        {
+            yield return new ValidationProblem("spec.recovery.servers", $"is empty; list the surviving server pods to make the only voters, from {string.Join(", ", allowed)}");
+        }
+
+        foreach (var server in recovery.Servers.Where(s => !allowed.Contains(s)).Distinct())
+        {
+            yield return new ValidationProblem("spec.recovery.servers", $"\"{server}\" is not a server pod of this cluster; allowed: {string.Join(", ", allowed)}");
+        }
+
+        foreach (var twice in recovery.Servers.GroupBy(s => s).Where(g => g.Count() > 1))
+        {
+            yield return new ValidationProblem("spec.recovery.servers", $"lists \"{twice.Key}\" {twice.Count()} times; each server once");
+        }
     }
 
     private static IEnumerable<ValidationProblem> ExtraConfigProblems(JsonObject extra, ConsulVersion version)

@@ -28,6 +28,11 @@ public static class DesiredState
             objects.Add(StatefulSets.ConfigMap(cluster, Components.Client, clientConfig));
         }
 
+        if (RecoveryInput.ConfigMap(cluster) is { } recovery)
+        {
+            objects.Add(recovery);
+        }
+
         objects.AddRange(Services.Build(cluster));
         objects.AddRange(UiIngress.Build(cluster));
         objects.Add(PodDisruptionBudgets.ForServers(cluster, plan));

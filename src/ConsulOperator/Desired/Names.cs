@@ -37,6 +37,9 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     public string SnapshotCronJob => $"{Cluster}-snapshot";
 
     public string ServerConfigMap => $"{Cluster}-server-config";
+
+    /// <summary>The input of a recovery in progress: each listed server's raft/peers.json, which an init container copies in.</summary>
+    public string RecoveryConfigMap => $"{Cluster}-recovery";
     public string ClientConfigMap => $"{Cluster}-client-config";
     public string Servers => $"{Cluster}-server";
     public string Clients => $"{Cluster}-client";
@@ -71,6 +74,12 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
         var host = $"{Pod(component, ordinal)}.{StatefulSet(component)}.{Namespace}.svc";
         return [host, $"{host}.{ClusterDomain}"];
     }
+
+    /// <summary>
+    /// A server's raft address by name: its DNS name through the headless Service, which it keeps when its pod is replaced
+    /// (a new pod gets a new IP), and the server RPC port that raft shares.
+    /// </summary>
+    public string ServerRaftAddress(string pod) => $"{pod}.{Servers}.{Namespace}.svc.{ClusterDomain}:{AgentConfig.ServerRpcPort}";
 
     /// <summary>The server Service names clients and tools connect to.</summary>
     public IReadOnlyList<string> ServerServiceDnsNames =>

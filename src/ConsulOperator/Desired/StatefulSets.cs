@@ -38,6 +38,9 @@ public static class StatefulSets
 
         // All servers start at once: bootstrap_expect waits for them all, and one at a time would wait forever for the second.
         set.Spec.PodManagementPolicy = "Parallel";
+        var pod = set.Spec.Template.Spec;
+        pod.InitContainers = [RecoveryInput.InitContainer(pod.Containers[0])];
+        pod.Volumes.Add(RecoveryInput.Volume(names));
         set.Spec.PersistentVolumeClaimRetentionPolicy = new V1StatefulSetPersistentVolumeClaimRetentionPolicy
         {
             WhenDeleted = spec.Servers.Storage.WhenDeleted.ToString(),
@@ -145,7 +148,7 @@ public static class StatefulSets
         var env = new List<V1EnvVar>
         {
             new() { Name = AgentConfig.PodNameVariable, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
-            new() { Name = "POD_IP", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } },
+            new() { Name = AgentConfig.PodIpVariable, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } },
 
             // For `kubectl exec ... consul members`: the CLI in the pod talks HTTPS with the pod's own certificate.
             new() { Name = "CONSUL_HTTP_ADDR", Value = $"https://127.0.0.1:{AgentConfig.HttpsPort}" },
@@ -223,7 +226,7 @@ public static class StatefulSets
         cat > {AgentConfig.PodConfigFile} <<EOF
         {podConfig.ToJsonString()}
         EOF
-        exec consul agent -config-dir={AgentConfig.ConfigDirectory} -config-file={AgentConfig.PodConfigFile} -node="${AgentConfig.PodNameVariable}" -advertise="$POD_IP"
+        exec consul agent -config-dir={AgentConfig.ConfigDirectory} -config-file={AgentConfig.PodConfigFile} -node="${AgentConfig.PodNameVariable}" -advertise="${AgentConfig.PodIpVariable}"
         """;
 
     // Ready only once the agent knows a leader: a server without one cannot serve, and a rolling update must not move on.

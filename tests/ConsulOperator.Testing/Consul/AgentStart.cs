@@ -37,6 +37,24 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
     /// </summary>
     public string? DataVolume { get; init; }
 
+    /// <summary>Where <c>data_dir</c> is on this machine, when the pod runs with a <see cref="PodRuntime"/>: the files Consul reads at start (raft/peers.json).</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Runs the pod's init containers with the pod's IP (once per pod); null when none failed. Absent without a <see cref="PodRuntime"/>.</summary>
+    public Func<string, string?>? RunInitContainers { get; init; }
+
+    /// <summary>
+    /// The pod's DNS names, <c>&lt;hostname&gt;.&lt;subdomain&gt;.&lt;namespace&gt;.svc[.cluster.local]</c>, which exist
+    /// when the pod sets both (docs: kubernetes.io "DNS for Services and Pods", "A/AAAA records" of pods with hostname and subdomain).
+    /// </summary>
+    public IReadOnlyList<string> DnsNames { get; init; } = [];
+
+    /// <summary>hashicorp/raft's protocol, <c>raft_protocol</c>: 3 unless set (docs: agent configuration, raft_protocol).</summary>
+    public int RaftProtocol => (int?)Config["raft_protocol"] ?? 3;
+
+    /// <summary>The server RPC port, which raft shares: <c>ports.server</c>, 8300 unless set.</summary>
+    public int ServerPort => (int?)Config["ports"]?["server"] ?? 8300;
+
     /// <summary>The agent token from <c>acl.tokens.agent</c> (or the pre-1.4 <c>acl_agent_token</c>), as the agent starts with it.</summary>
     public string? AgentToken => (string?)Config["acl"]?["tokens"]?["agent"] ?? (string?)Config["acl_agent_token"];
 
@@ -55,7 +73,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
     public string? CaFile => (string?)Config["tls"]?["https"]?["ca_file"] ?? (string?)Config["tls"]?["defaults"]?["ca_file"] ?? (string?)Config["ca_file"];
 
     /// <summary>Reads what the agent in <paramref name="pod"/> would start with; <paramref name="store"/> holds the ConfigMaps and Secrets it mounts.</summary>
-    public static AgentStart Read(JsonObject pod, ObjectStore store)
+    public static AgentStart Read(JsonObject pod, ObjectStore store, PodRuntime? runtime = null)
     {
         var ns = (string)pod["metadata"]!["namespace"]!;
         var podName = (string)pod["metadata"]!["name"]!;
@@ -115,7 +133,16 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
         }
 
         problems.AddRange(ConfigKeys.For(version).InvalidKeys(config).Select(k => $"invalid config key {k}"));
-        return new AgentStart(version, config, problems, files.Read) { DataVolume = (string?)config["data_dir"] is { } dataDir ? files.VolumeIdentity(dataDir) : null };
+        var dataVolume = (string?)config["data_dir"] is { } dataDir ? files.VolumeIdentity(dataDir) : null;
+        var hostname = (string?)pod["spec"]?["hostname"];
+        var subdomain = (string?)pod["spec"]?["subdomain"];
+        return new AgentStart(version, config, problems, files.Read)
+        {
+            DataVolume = dataVolume,
+            DataDirectory = runtime is not null && dataVolume is not null ? Path.Combine(runtime.VolumeDirectory(dataVolume), files.VolumePath((string)config["data_dir"]!)) : null,
+            RunInitContainers = runtime is null ? null : ip => runtime.RunInitContainers(pod, store, ip),
+            DnsNames = hostname is null || subdomain is null ? [] : [$"{hostname}.{subdomain}.{ns}.svc", $"{hostname}.{subdomain}.{ns}.svc.cluster.local"],
+        };
     }
 
     // [C1] Later files override earlier ones key by key; objects merge (agent/config/builder.go Merge).
@@ -197,9 +224,12 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
         public IEnumerable<string> List(string directory) =>
             Mounted(directory.TrimEnd('/') + "/x") is var (volume, _) ? Entries(volume).Where(e => e.Read() is not null).Select(e => $"{directory.TrimEnd('/')}/{e.Path}") : [];
 
+        /// <summary>Where the directory is inside the volume mounted over it.</summary>
+        public string VolumePath(string directory) => Mounted(directory.TrimEnd('/') + "/x") is var (_, relative) ? relative[..^1].TrimEnd('/') : "";
+
         public string? VolumeIdentity(string directory) => Mounted(directory.TrimEnd('/') + "/x") is var (volume, _)
             ? volume["persistentVolumeClaim"]?["claimName"] is { } claim ? $"pvc:{(string?)store.Get(Claims, ns, (string)claim!)?["metadata"]?["uid"]}"
-            : volume["emptyDir"] is not null ? $"pod:{(string?)pod["metadata"]?["uid"]}"
+            : volume["emptyDir"] is not null ? $"pod:{(string?)pod["metadata"]?["uid"]}:{(string?)volume["name"]}"
             : null
             : null;
 

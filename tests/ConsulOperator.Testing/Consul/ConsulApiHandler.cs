@@ -138,12 +138,13 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
     {
         ["Servers"] = new JsonArray([.. servers.Select(a =>
         {
-            var member = Datacenter.Agents.FirstOrDefault(m => m.Ip == a.Ip && m.Status != MemberStatus.None);
+            var address = ConsulDatacenter.RaftAddressOf(a);
+            var member = Datacenter.Agents.FirstOrDefault(m => ConsulDatacenter.OwnRaftAddress(m) == address && m.Status != MemberStatus.None);
             return (JsonNode)new JsonObject
             {
                 ["ID"] = a.Id,
                 ["Node"] = member?.Name ?? "(unknown)",
-                ["Address"] = $"{a.Ip}:8300",
+                ["Address"] = address,
                 ["Leader"] = a.Name == Datacenter.Leader && member == a,
                 ["ProtocolVersion"] = member is null ? "unknown" : "3",
                 ["Voter"] = a.Voter,
@@ -170,7 +171,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
                 ["last_log_index"] = Datacenter.LastIndexOf(agent).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["last_log_term"] = "2",
                 ["num_peers"] = Math.Max(0, known.Count(a => a.Voter) - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["latest_configuration"] = $"[{string.Join(" ", known.Select(a => $"{{Suffrage:{(a.Voter ? "Voter" : "Nonvoter")} ID:{a.Id} Address:{a.Ip}:8300}}"))}]",
+                ["latest_configuration"] = $"[{string.Join(" ", known.Select(a => $"{{Suffrage:{(a.Voter ? "Voter" : "Nonvoter")} ID:{a.Id} Address:{ConsulDatacenter.RaftAddressOf(a)}}}"))}]",
             };
         }
 

@@ -496,6 +496,20 @@ public sealed class ConsulDatacenter(TimeProvider time)
             return;
         }
 
+        // Before Consul starts, the pod's init containers run (with the pod's IP); then the server sets up raft from its
+        // data directory.
+        if (start.RunInitContainers?.Invoke(agent.Ip) is { } initFailure)
+        {
+            startFailures[pod.Name] = [initFailure];
+            return;
+        }
+
+        if (agent.Server && start.DataDirectory is { } dataDirectory && SetupRaft(agent, start, dataDirectory) is { } raftFailure)
+        {
+            startFailures[pod.Name] = [raftFailure];
+            return;
+        }
+
         startFailures.Remove(pod.Name);
 
         // Files are read when the process starts; a Secret renewed later reaches it only with the next start.
@@ -527,9 +541,97 @@ public sealed class ConsulDatacenter(TimeProvider time)
     private void JoinRaft(Agent agent)
     {
         agent.InRaft = true;
+        agent.HadRaftState = true;
         agent.Voter = false;
+        agent.RaftAddress = null;
         agent.JoinedAt = time.GetUtcNow();
     }
+
+    // [R8] agent/consul/server.go setupRaft, at every server start: without the raft/peers.info sentinel (a data directory
+    // Consul never started on) it writes one and deletes any peers.json unread; with it, a peers.json is read (raft
+    // protocol 3 on: hashicorp/raft ReadConfigJSON; before: ReadPeersJSON), raft.RecoverCluster makes it the whole
+    // configuration (refused without existing raft state, and for a configuration checkConfiguration rejects), and the
+    // file is deleted. An error stops the agent.
+    private string? SetupRaft(Agent agent, AgentStart start, string dataDirectory)
+    {
+        var raft = Path.Combine(dataDirectory, "raft");
+        Directory.CreateDirectory(raft);
+        var sentinel = Path.Combine(raft, "peers.info");
+        var peers = Path.Combine(raft, "peers.json");
+        if (!File.Exists(sentinel))
+        {
+            File.WriteAllText(sentinel, "The simulated Consul wrote this at its first start on this data directory.\n");
+            File.Delete(peers);
+            return null;
+        }
+
+        if (!File.Exists(peers))
+        {
+            return null;
+        }
+
+        const string failed = "Error starting agent: Failed to start Consul server: Failed to start Raft: ";
+        IReadOnlyList<RaftEntry> entries;
+        try
+        {
+            entries = RaftEntry.Parse(File.ReadAllText(peers), start.RaftProtocol);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return $"{failed}recovery failed to parse peers.json: {e.Message}";
+        }
+
+        if (!agent.HadRaftState)
+        {
+            return $"{failed}recovery failed: refused to recover cluster with no initial state, this is probably an operator error";
+        }
+
+        if (RaftEntry.Check(entries) is { } invalid)
+        {
+            return $"{failed}recovery failed: {invalid}";
+        }
+
+        Recover(entries);
+        File.Delete(peers);
+        return null;
+    }
+
+    // raft.RecoverCluster writes the configuration as the newest state, which every member of it starts from: servers it
+    // names are its voters (or non-voters) at the addresses it gives, every other server is out of raft.
+    private void Recover(IReadOnlyList<RaftEntry> entries)
+    {
+        foreach (var server in agents.Values.Where(a => a.Server).Concat(formerServers))
+        {
+            var entry = entries.FirstOrDefault(e => e.Id == server.Id);
+            server.InRaft = entry is not null;
+            server.Voter = entry is { NonVoter: false };
+            server.RaftAddress = entry?.Address;
+        }
+
+        formerServers.RemoveAll(f => !f.InRaft);
+        foreach (var entry in entries.Where(e => !agents.Values.Concat(formerServers).Any(a => a.Id == e.Id)))
+        {
+            formerServers.Add(new Agent("(unknown)", -1, true, entry.Address.Split(':')[0], entry.Id)
+            {
+                Status = MemberStatus.Failed,
+                InRaft = true,
+                Voter = !entry.NonVoter,
+                RaftAddress = entry.Address,
+            });
+        }
+    }
+
+    // hashicorp/raft dials a peer at the address its configuration lists (agent/consul/raft_rpc.go RaftLayer.Dial, a plain
+    // net.Dial, so a DNS name resolves): a voter counts for an election only at its own IP, or at a DNS name of its pod.
+    private static bool Reachable(Agent agent) =>
+        agent.RaftAddress is null || agent.RaftAddress == OwnRaftAddress(agent)
+        || (agent.Start?.DnsNames ?? []).Any(name => agent.RaftAddress == $"{name}:{agent.Start!.ServerPort}");
+
+    /// <summary>The raft address a server advertises: its IP and server port.</summary>
+    internal static string OwnRaftAddress(Agent agent) => $"{agent.Ip}:{agent.Start?.ServerPort ?? 8300}";
+
+    /// <summary>The address raft lists for a server: the one it advertised when it joined, unless a recovery wrote another.</summary>
+    internal static string RaftAddressOf(Agent agent) => agent.RaftAddress ?? OwnRaftAddress(agent);
 
     // Autopilot runs on the leader: without one, nobody is promoted.
     private void PromoteStableServers()
@@ -567,7 +669,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
 
         var voters = RaftMembers.Where(a => a.Voter).ToList();
-        var alive = voters.Where(a => a.Status == MemberStatus.Alive).ToList();
+        var alive = voters.Where(a => a.Status == MemberStatus.Alive && Reachable(a)).ToList();
         if (forcedNoLeader || alive.Count * 2 <= voters.Count || alive.Count == 0)
         {
             leader = null;
@@ -576,7 +678,9 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
         if (leader is null || !alive.Any(a => a.Name == leader))
         {
-            leader = alive.OrderBy(a => a.Ordinal).First().Name;
+            // Raft's election restriction: a voter grants its vote only to a candidate whose log is at least as far along.
+            var furthest = alive.Max(LastIndexOf);
+            leader = alive.Where(a => LastIndexOf(a) == furthest).OrderBy(a => a.Ordinal).First().Name;
             if (!elected && AclEnabled)
             {
                 InitializeAcls();
@@ -588,6 +692,14 @@ public sealed class ConsulDatacenter(TimeProvider time)
         foreach (var waiting in agents.Values.Where(a => a.Server && !a.InRaft && a.Status == MemberStatus.Alive))
         {
             JoinRaft(waiting);
+        }
+
+        // [R9] agent/consul/leader.go joinConsulServer: a server raft lists at another address than the one it advertises
+        // (a recovery's DNS name) is removed and added again as a non-voter, which autopilot promotes once stable. Not
+        // simulated: the leader fixing its own entry (it skips that below 3 servers, and would step down first).
+        foreach (var moved in agents.Values.Where(a => a.Server && a.InRaft && a.Status == MemberStatus.Alive && a.Name != leader && RaftAddressOf(a) != OwnRaftAddress(a)))
+        {
+            JoinRaft(moved);
         }
     }
 
@@ -666,6 +778,12 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
         /// <summary>Where this server's log stood when it last stopped following a leader.</summary>
         public ulong FrozenIndex { get; set; }
+
+        /// <summary>The address raft lists it at when a recovery wrote one; null: the address it advertises.</summary>
+        public string? RaftAddress { get; set; }
+
+        /// <summary>Whether its data directory holds raft state: it has been a member of raft.</summary>
+        public bool HadRaftState { get; set; }
 
         /// <summary>The volume its data directory lives on (<see cref="AgentStart.DataVolume"/>).</summary>
         public string? DataVolume { get; init; }

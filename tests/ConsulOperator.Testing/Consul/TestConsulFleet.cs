@@ -11,7 +11,8 @@ namespace ConsulOperator.Testing.Consul;
 /// set up the first time the operator dials one of its names. Agents start from their pods (image, start command,
 /// environment, mounted ConfigMaps and Secrets: <see cref="AgentStart"/>); nothing is read from the ConsulCluster.
 /// Which pods belong together is read from their <c>app.kubernetes.io/instance</c> label, as a Service selects them.
-/// It also plays the kubelet's prober: every <c>probePeriod</c> it runs each running agent pod's readiness probe against
+/// Each pod's volumes are real directories and its init containers really run (<see cref="PodRuntime"/>), once, when its
+/// agent first starts. It also plays the kubelet's prober: every <c>probePeriod</c> it runs each running agent pod's readiness probe against
 /// the pod's agent and reports the verdict to the StatefulSet simulator, so a pod is Ready only while its agent knows a
 /// leader, as our probe asks.
 /// </summary>
@@ -22,6 +23,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
     private readonly StatefulSetSimulator kubelet;
     private readonly ConcurrentDictionary<string, ConsulSite> sites = new();
     private readonly CancellationTokenSource stopping = new();
+    private readonly PodRuntime runtime = new();
     private TestConsulServer server = null!;
     private Task probing = Task.CompletedTask;
 
@@ -115,6 +117,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
         await probing;
         stopping.Dispose();
         await server.DisposeAsync();
+        runtime.Dispose();
     }
 
     // consul-server-0.consul-server.ns.svc.cluster.local, consul-server.ns.svc.cluster.local → (ns, consul)
@@ -175,7 +178,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
         var running = (pod["status"]?["containerStatuses"] as JsonArray)?.Any(c => c?["state"]?["running"] is not null) == true;
         var ready = (pod["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true;
         var snapshot = (JsonObject)pod.DeepClone();
-        var view = type == "DELETED" ? null : new ConsulDatacenter.PodView(name, ordinal, (string)metadata["uid"]!, running, ready, () => AgentStart.Read(snapshot, store));
+        var view = type == "DELETED" ? null : new ConsulDatacenter.PodView(name, ordinal, (string)metadata["uid"]!, running, ready, () => AgentStart.Read(snapshot, store, runtime));
         pods.GetOrAdd($"{(string)metadata["namespace"]!}/{cluster}", _ => new())
             .AddOrUpdate(name, (version, view), (_, known) => known.Version > version ? known : (version, view));
     }

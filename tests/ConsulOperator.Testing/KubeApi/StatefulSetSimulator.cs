@@ -272,6 +272,11 @@ public sealed class StatefulSetSimulator
         }
 
         spec["volumes"] = volumes;
+
+        // kubernetes pkg/controller/statefulset/stateful_set_utils.go initIdentity: the pod's hostname is its name and
+        // its subdomain the set's serviceName, which give it a DNS name through the headless Service.
+        spec["hostname"] = podName;
+        spec["subdomain"] = set["spec"]!["serviceName"]?.DeepClone();
         return new JsonObject
         {
             ["metadata"] = new JsonObject

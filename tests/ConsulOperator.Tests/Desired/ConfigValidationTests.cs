@@ -17,6 +17,25 @@ public class ConfigValidationTests
     }
 
     [Fact]
+    public void A_recovery_names_server_pods_of_this_cluster_each_once_and_every_problem_is_reported()
+    {
+        var cluster = Clusters.Default(change: s => s.Recovery = new ConsulOperator.Api.V1Alpha1.RecoverySpec
+        {
+            Request = " ",
+            Servers = ["consul-server-0", "consul-server-3", "consul-client-0", "consul-server-0"],
+            MinOutage = "soon",
+        });
+
+        var problems = ConfigValidation.Validate(cluster).Select(p => $"{p.Path}: {p.Message}").ToList();
+
+        Assert.Contains("spec.recovery.request: is empty; set any new value (a date, a ticket number) to ask for a recovery", problems);
+        Assert.Contains("spec.recovery.servers: \"consul-server-3\" is not a server pod of this cluster; allowed: consul-server-0, consul-server-1, consul-server-2", problems);
+        Assert.Contains("spec.recovery.servers: \"consul-client-0\" is not a server pod of this cluster; allowed: consul-server-0, consul-server-1, consul-server-2", problems);
+        Assert.Contains("spec.recovery.servers: lists \"consul-server-0\" 2 times; each server once", problems);
+        Assert.Contains(problems, p => p.StartsWith("spec.recovery.minOutage: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Valid_extra_config_passes_including_free_map_keys()
     {
         var problems = Validate("1.16.1", new JsonObject

@@ -77,6 +77,13 @@ public sealed class ConsulClusterSpec
     /// <summary>Consul's own metrics for Prometheus.</summary>
     public TelemetrySpec Telemetry { get; set; } = new();
 
+    /// <summary>
+    /// A reset of raft on the surviving servers after a majority of them is lost for good: set a new request to ask for
+    /// one. Refused unless quorum has been lost for minOutage and the servers listed include the survivor furthest along
+    /// its log. status.recovery shows each step and the request it completed; a completed request is never run again.
+    /// </summary>
+    public RecoverySpec? Recovery { get; set; }
+
     /// <summary>Raw agent configuration merged into both server and client configuration. Every key must be a valid Consul configuration key for the version; keys the operator manages are refused.</summary>
     [PreserveUnknownFields]
     public JsonObject? ExtraConfig { get; set; }
@@ -100,6 +107,24 @@ public enum AntiAffinity
 
     /// <summary>No rule.</summary>
     None,
+}
+
+/// <summary>What spec.recovery asks for: which surviving servers to reset raft on, and since how long quorum must be lost.</summary>
+public sealed class RecoverySpec
+{
+    /// <summary>Any new value (a date, a ticket number) asks for one recovery; status.recovery.request shows the value it handled.</summary>
+    [Required]
+    [MaxLength(63)]
+    public string Request { get; set; } = "";
+
+    /// <summary>The server pods to make the only voters, which must be survivors (still holding their raft data); the one furthest along its log among them.</summary>
+    [Required]
+    [MaxLength(7)]
+    public List<string> Servers { get; set; } = [];
+
+    /// <summary>How long quorum must have been lost before the recovery starts, so that a passing outage is not answered with a reset.</summary>
+    [RegularExpression(Patterns.Duration)]
+    public string MinOutage { get; set; } = "10m";
 }
 
 /// <summary>Settings both servers and clients have.</summary>
@@ -450,6 +475,66 @@ public sealed class ServerStatus
     public DateTime? LaggingSince { get; set; }
 }
 
+/// <summary>The steps of a recovery, as the operator took them.</summary>
+public enum RecoveryPhase
+{
+    /// <summary>Not started: the message says what it waits for (the outage to last minOutage, a survivor to answer, the servers to list).</summary>
+    Waiting,
+
+    /// <summary>Not run, and never will be: raft had a leader when the request came. Set a new request if quorum is lost again.</summary>
+    Refused,
+
+    /// <summary>The listed servers restart one at a time, each with raft/peers.json copied in before Consul starts.</summary>
+    Restarting,
+
+    /// <summary>Every listed server restarted; waiting for raft to elect a leader.</summary>
+    WaitingForLeader,
+
+    /// <summary>Raft has a leader again; the peers.json input is removed, and the servers without raft data join through the leader.</summary>
+    Completed,
+}
+
+/// <summary>One server of a recovery: what its peers.json entry says, and which pod it had when the recovery started.</summary>
+public sealed class RecoveryPeer
+{
+    /// <summary>The server pod.</summary>
+    public string Pod { get; set; } = "";
+
+    /// <summary>Its raft (node) ID, as the server reported it.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>Its raft address in peers.json: the pod's DNS name and server RPC port, which stay when the pod is replaced (its IP does not).</summary>
+    public string Address { get; set; } = "";
+
+    /// <summary>The UID of its pod when the recovery started: a pod with another UID has been restarted with the input.</summary>
+    public string PodUid { get; set; } = "";
+
+    /// <summary>The last raft index it reported when the recovery started.</summary>
+    public long LastIndex { get; set; }
+}
+
+/// <summary>A recovery of raft on request (spec.recovery): each step is recorded before the next is taken, so that it resumes where it was.</summary>
+public sealed class RecoveryStatus
+{
+    /// <summary>The spec.recovery.request value this describes.</summary>
+    public string Request { get; set; } = "";
+
+    /// <summary>Waiting, Refused, Restarting, WaitingForLeader or Completed.</summary>
+    public RecoveryPhase Phase { get; set; }
+
+    /// <summary>What happens now, or why nothing does, and what a human may do.</summary>
+    public string Message { get; set; } = "";
+
+    /// <summary>The servers that become the only voters, fixed when the recovery started.</summary>
+    public List<RecoveryPeer>? Peers { get; set; }
+
+    /// <summary>When the first server was about to restart.</summary>
+    public DateTime? StartedAt { get; set; }
+
+    /// <summary>When raft had a leader again.</summary>
+    public DateTime? CompletedAt { get; set; }
+}
+
 /// <summary>What the operator last observed of the cluster.</summary>
 public sealed class ConsulClusterStatus
 {
@@ -500,6 +585,12 @@ public sealed class ConsulClusterStatus
 
     /// <summary>The spec.gossip.rotation value whose key rotation completed.</summary>
     public string? GossipRotation { get; set; }
+
+    /// <summary>Since when raft has been without a leader with too few voters left to elect one (Degraded reason QuorumLost).</summary>
+    public DateTime? QuorumLostSince { get; set; }
+
+    /// <summary>The last recovery asked for in spec.recovery, and how far it got.</summary>
+    public RecoveryStatus? Recovery { get; set; }
 
     /// <summary>When the CA expires.</summary>
     public DateTime? CaNotAfter { get; set; }

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace ConsulOperator.Testing.KubeApi;
+
+/// <summary>
+/// The nodes' disks and the part of the kubelet that runs init containers. Each volume a pod mounts is a real directory:
+/// a PersistentVolumeClaim's by claim UID (it outlives the pod), an emptyDir's by pod UID, a ConfigMap's filled with its
+/// keys when the container starts (an optional ConfigMap that does not exist is an empty directory). An init container's
+/// <c>/bin/sh -ec</c> script runs in a real shell, once per pod, with its environment (values and the downward API) and
+/// its mount paths pointing at those directories, so what the operator renders is what runs.
+/// <b>Simplification:</b> there are no mount namespaces: the script's mount paths are rewritten to the directories, so a
+/// script that reached outside its mounts would touch this machine (ours do not), and a read-only mount is not enforced.
+/// </summary>
+public sealed class PodRuntime : IDisposable
+{
+    private static readonly ResourceInfo Claims = ResourceCatalog.ForKind("v1", "PersistentVolumeClaim");
+    private static readonly ResourceInfo ConfigMaps = ResourceCatalog.ForKind("v1", "ConfigMap");
+    private readonly string root = Directory.CreateTempSubdirectory("consul-operator-volumes-").FullName;
+    private readonly ConcurrentDictionary<string, string?> initialized = new();
+
+    /// <summary>The directory behind a volume (<c>pvc:&lt;claim uid&gt;</c>, <c>pod:&lt;pod uid&gt;</c>), made on first use.</summary>
+    public string VolumeDirectory(string identity)
+    {
+        var path = Path.Combine(root, identity.Replace(':', '-'));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>Runs the pod's init containers in order, once per pod UID; null when all exited 0, else why the pod stays in Init.</summary>
+    public string? RunInitContainers(JsonObject pod, ObjectStore store, string podIp) =>
+        initialized.GetOrAdd((string)pod["metadata"]!["uid"]!, _ => Run(pod, store, podIp));
+
+    private string? Run(JsonObject pod, ObjectStore store, string podIp)
+    {
+        foreach (var container in (pod["spec"]?["initContainers"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var name = (string)container["name"]!;
+            var command = (container["command"] as JsonArray ?? []).Select(c => (string)c!).Concat((container["args"] as JsonArray ?? []).Select(c => (string)c!)).ToList();
+            if (command is not ["/bin/sh", "-ec" or "-c", var script])
+            {
+                throw new NotSupportedException($"init container {name}: only a '/bin/sh -ec <script>' command is run here, not {string.Join(" ", command)}");
+            }
+
+            var problem = string.Empty;
+            foreach (var mount in (container["volumeMounts"] as JsonArray ?? []).OfType<JsonObject>().OrderByDescending(m => ((string)m["mountPath"]!).Length))
+            {
+                var directory = Mount(pod, store, (string)mount["name"]!, ref problem);
+                if (directory is null)
+                {
+                    return $"init container {name}: {problem}";
+                }
+
+                script = script.Replace(((string)mount["mountPath"]!).TrimEnd('/'), directory, StringComparison.Ordinal);
+            }
+
+            var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(command[1]);
+            start.ArgumentList.Add(script);
+            start.Environment.Clear();
+            start.Environment["PATH"] = "/usr/bin:/bin";
+            foreach (var variable in (container["env"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                start.Environment[(string)variable["name"]!] = (string?)variable["value"] ?? ((string?)variable["valueFrom"]?["fieldRef"]?["fieldPath"] switch
+                {
+                    "metadata.name" => (string)pod["metadata"]!["name"]!,
+                    "metadata.namespace" => (string)pod["metadata"]!["namespace"]!,
+                    "status.podIP" => podIp,
+                    var other => throw new NotSupportedException($"init container {name}: fieldRef {other}"),
+                });
+            }
+
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                return $"init container {name} exited with {process.ExitCode}: {errors.Trim()} {output.Result.Trim()}".Trim();
+            }
+        }
+
+        return null;
+    }
+
+    private string? Mount(JsonObject pod, ObjectStore store, string volumeName, ref string problem)
+    {
+        var ns = (string)pod["metadata"]!["namespace"]!;
+        var volume = (pod["spec"]?["volumes"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(v => (string?)v["name"] == volumeName);
+        if (volume?["persistentVolumeClaim"]?["claimName"] is { } claimName)
+        {
+            return store.Get(Claims, ns, (string)claimName!)?["metadata"]?["uid"] is { } uid ? VolumeDirectory($"pvc:{(string)uid!}") : Fail(ref problem, $"persistentvolumeclaim \"{(string)claimName!}\" not found");
+        }
+
+        if (volume?["emptyDir"] is not null)
+        {
+            return VolumeDirectory($"pod:{(string)pod["metadata"]!["uid"]!}:{volumeName}");
+        }
+
+        if (volume?["configMap"] is JsonObject source)
+        {
+            var configMap = store.Get(ConfigMaps, ns, (string)source["name"]!);
+            if (configMap is null && (bool?)source["optional"] != true)
+            {
+                return Fail(ref problem, $"configmap \"{(string)source["name"]!}\" not found");
+            }
+
+            var directory = Path.Combine(root, $"{volumeName}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(directory);
+            foreach (var (key, value) in configMap?["data"] as JsonObject ?? [])
+            {
+                File.WriteAllText(Path.Combine(directory, key), (string?)value ?? "", Encoding.UTF8);
+            }
+
+            return directory;
+        }
+
+        throw new NotSupportedException($"volume {volumeName}: only claims, emptyDirs and ConfigMaps are mounted into init containers here");
+    }
+
+    private static string? Fail(ref string problem, string why)
+    {
+        problem = why;
+        return null;
+    }
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+}
