@@ -14,7 +14,8 @@ namespace ConsulOperator.Controllers;
 /// </summary>
 public sealed record OutageRecovery(RecoveryStatus? Status, string? Restart, string? Waiting)
 {
-    public static readonly TimeSpan DefaultMinOutage = TimeSpan.FromMinutes(10);
+    // spec.recovery.minOutage's default, for a value that does not parse (validated before, so only ever a safe reading).
+    private static readonly TimeSpan DefaultMinOutage = TimeSpan.FromMinutes(10);
 
     /// <param name="spec">spec.recovery.</param>
     /// <param name="current">status.recovery as last written.</param>
@@ -87,13 +88,14 @@ public sealed record OutageRecovery(RecoveryStatus? Status, string? Restart, str
             return Wait(Record(RecoveryPhase.Waiting, string.Join("; ", problems)));
         }
 
-        var peers = survivors.Where(s => spec.Servers.Contains(s.Pod)).OrderBy(s => names.ParsePod(s.Pod)?.Ordinal).Select(s => new RecoveryPeer
+        // Survivors are server pods that answered the survey, so each has an ordinal.
+        var peers = survivors.Where(s => spec.Servers.Contains(s.Pod)).Select(s => (Answer: s, Ordinal: names.ParsePod(s.Pod)!.Value.Ordinal)).OrderBy(s => s.Ordinal).Select(s => new RecoveryPeer
         {
-            Pod = s.Pod,
-            Id = s.NodeId!,
-            Address = names.ServerRaftAddress(s.Pod),
-            PodUid = servers.FirstOrDefault(p => p.Name == s.Pod)?.Uid ?? "",
-            LastIndex = (long)s.LastIndex,
+            Pod = s.Answer.Pod,
+            Id = s.Answer.NodeId!,
+            Address = names.ServerRaftAddress(s.Ordinal),
+            PodUid = servers.FirstOrDefault(p => p.Name == s.Answer.Pod)?.Uid ?? "",
+            LastIndex = (long)s.Answer.LastIndex,
         }).ToList();
         var started = Record(RecoveryPhase.Restarting, $"resetting raft to {string.Join(", ", peers.Select(p => p.Pod))} as the only voters: writing their raft/peers.json, then restarting them one at a time");
         started.Peers = peers;

@@ -27,7 +27,6 @@ public static class AgentConfig
 
     /// <summary>Environment variables the start script reads; set on the container from the Downward API and Secrets.</summary>
     public const string PodNameVariable = "POD_NAME";
-
     public const string PodIpVariable = "POD_IP";
     public const string GossipKeyVariable = "GOSSIP_KEY";
 

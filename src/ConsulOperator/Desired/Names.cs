@@ -37,10 +37,10 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     public string SnapshotCronJob => $"{Cluster}-snapshot";
 
     public string ServerConfigMap => $"{Cluster}-server-config";
+    public string ClientConfigMap => $"{Cluster}-client-config";
 
     /// <summary>The input of a recovery in progress: each listed server's raft/peers.json, which an init container copies in.</summary>
     public string RecoveryConfigMap => $"{Cluster}-recovery";
-    public string ClientConfigMap => $"{Cluster}-client-config";
     public string Servers => $"{Cluster}-server";
     public string Clients => $"{Cluster}-client";
     public string DnsService => $"{Cluster}-dns";
@@ -79,7 +79,7 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
     /// A server's raft address by name: its DNS name through the headless Service, which it keeps when its pod is replaced
     /// (a new pod gets a new IP), and the server RPC port that raft shares.
     /// </summary>
-    public string ServerRaftAddress(string pod) => $"{pod}.{Servers}.{Namespace}.svc.{ClusterDomain}:{AgentConfig.ServerRpcPort}";
+    public string ServerRaftAddress(int ordinal) => $"{PodDnsNames(Components.Server, ordinal)[1]}:{AgentConfig.ServerRpcPort}";
 
     /// <summary>The server Service names clients and tools connect to.</summary>
     public IReadOnlyList<string> ServerServiceDnsNames =>

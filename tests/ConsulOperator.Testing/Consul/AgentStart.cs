@@ -204,7 +204,6 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
     {
         private static readonly ResourceInfo Secrets = ResourceCatalog.ForKind("v1", "Secret");
         private static readonly ResourceInfo ConfigMaps = ResourceCatalog.ForKind("v1", "ConfigMap");
-        private static readonly ResourceInfo Claims = ResourceCatalog.ForKind("v1", "PersistentVolumeClaim");
 
         public Dictionary<string, string> Written { get; } = [];
 
@@ -227,11 +226,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
         /// <summary>Where the directory is inside the volume mounted over it.</summary>
         public string VolumePath(string directory) => Mounted(directory.TrimEnd('/') + "/x") is var (_, relative) ? relative[..^1].TrimEnd('/') : "";
 
-        public string? VolumeIdentity(string directory) => Mounted(directory.TrimEnd('/') + "/x") is var (volume, _)
-            ? volume["persistentVolumeClaim"]?["claimName"] is { } claim ? $"pvc:{(string?)store.Get(Claims, ns, (string)claim!)?["metadata"]?["uid"]}"
-            : volume["emptyDir"] is not null ? $"pod:{(string?)pod["metadata"]?["uid"]}:{(string?)volume["name"]}"
-            : null
-            : null;
+        public string? VolumeIdentity(string directory) => Mounted(directory.TrimEnd('/') + "/x") is var (volume, _) ? PodRuntime.VolumeIdentity(pod, volume, store) : null;
 
         private (JsonObject Volume, string Relative)? Mounted(string path)
         {

@@ -21,7 +21,18 @@ public sealed class PodRuntime : IDisposable
     private readonly string root = Directory.CreateTempSubdirectory("consul-operator-volumes-").FullName;
     private readonly ConcurrentDictionary<string, string?> initialized = new();
 
-    /// <summary>The directory behind a volume (<c>pvc:&lt;claim uid&gt;</c>, <c>pod:&lt;pod uid&gt;</c>), made on first use.</summary>
+    /// <summary>
+    /// Which disk a volume of the pod is: a claim by its UID (<c>pvc:&lt;uid&gt;</c>, null while the claim does not exist),
+    /// an emptyDir by its pod's UID and name (<c>pod:&lt;uid&gt;:&lt;volume&gt;</c>); null for other kinds, which hold no
+    /// state of their own. The agent's data directory and the init containers find the same directory through it.
+    /// </summary>
+    public static string? VolumeIdentity(JsonObject pod, JsonObject volume, ObjectStore store) =>
+        volume["persistentVolumeClaim"]?["claimName"] is { } claim
+            ? store.Get(Claims, (string)pod["metadata"]!["namespace"]!, (string)claim!)?["metadata"]?["uid"] is { } uid ? $"pvc:{(string)uid!}" : null
+            : volume["emptyDir"] is not null ? $"pod:{(string)pod["metadata"]!["uid"]!}:{(string)volume["name"]!}"
+            : null;
+
+    /// <summary>The directory behind a volume (<see cref="VolumeIdentity"/>), made on first use.</summary>
     public string VolumeDirectory(string identity)
     {
         var path = Path.Combine(root, identity.Replace(':', '-'));
@@ -44,10 +55,9 @@ public sealed class PodRuntime : IDisposable
                 throw new NotSupportedException($"init container {name}: only a '/bin/sh -ec <script>' command is run here, not {string.Join(" ", command)}");
             }
 
-            var problem = string.Empty;
             foreach (var mount in (container["volumeMounts"] as JsonArray ?? []).OfType<JsonObject>().OrderByDescending(m => ((string)m["mountPath"]!).Length))
             {
-                var directory = Mount(pod, store, (string)mount["name"]!, ref problem);
+                var (directory, problem) = Mount(pod, store, (string)mount["name"]!);
                 if (directory is null)
                 {
                     return $"init container {name}: {problem}";
@@ -85,26 +95,27 @@ public sealed class PodRuntime : IDisposable
         return null;
     }
 
-    private string? Mount(JsonObject pod, ObjectStore store, string volumeName, ref string problem)
+    // The directory a mount shows, or why the kubelet cannot mount it (the pod then stays in ContainerCreating).
+    private (string? Directory, string? Problem) Mount(JsonObject pod, ObjectStore store, string volumeName)
     {
-        var ns = (string)pod["metadata"]!["namespace"]!;
-        var volume = (pod["spec"]?["volumes"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(v => (string?)v["name"] == volumeName);
-        if (volume?["persistentVolumeClaim"]?["claimName"] is { } claimName)
+        var volume = (pod["spec"]?["volumes"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(v => (string?)v["name"] == volumeName)
+            ?? throw new InvalidOperationException($"volume {volumeName} is mounted but not declared");
+        if (volume["persistentVolumeClaim"]?["claimName"] is { } claimName)
         {
-            return store.Get(Claims, ns, (string)claimName!)?["metadata"]?["uid"] is { } uid ? VolumeDirectory($"pvc:{(string)uid!}") : Fail(ref problem, $"persistentvolumeclaim \"{(string)claimName!}\" not found");
+            return VolumeIdentity(pod, volume, store) is { } claim ? (VolumeDirectory(claim), null) : (null, $"persistentvolumeclaim \"{(string)claimName!}\" not found");
         }
 
-        if (volume?["emptyDir"] is not null)
+        if (volume["emptyDir"] is not null)
         {
-            return VolumeDirectory($"pod:{(string)pod["metadata"]!["uid"]!}:{volumeName}");
+            return (VolumeDirectory(VolumeIdentity(pod, volume, store)!), null);
         }
 
-        if (volume?["configMap"] is JsonObject source)
+        if (volume["configMap"] is JsonObject source)
         {
-            var configMap = store.Get(ConfigMaps, ns, (string)source["name"]!);
+            var configMap = store.Get(ConfigMaps, (string)pod["metadata"]!["namespace"]!, (string)source["name"]!);
             if (configMap is null && (bool?)source["optional"] != true)
             {
-                return Fail(ref problem, $"configmap \"{(string)source["name"]!}\" not found");
+                return (null, $"configmap \"{(string)source["name"]!}\" not found");
             }
 
             var directory = Path.Combine(root, $"{volumeName}-{Guid.NewGuid():N}");
@@ -114,16 +125,10 @@ public sealed class PodRuntime : IDisposable
                 File.WriteAllText(Path.Combine(directory, key), (string?)value ?? "", Encoding.UTF8);
             }
 
-            return directory;
+            return (directory, null);
         }
 
         throw new NotSupportedException($"volume {volumeName}: only claims, emptyDirs and ConfigMaps are mounted into init containers here");
-    }
-
-    private static string? Fail(ref string problem, string why)
-    {
-        problem = why;
-        return null;
     }
 
     public void Dispose() => Directory.Delete(root, recursive: true);

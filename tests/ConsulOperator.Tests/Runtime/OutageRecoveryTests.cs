@@ -80,8 +80,8 @@ public sealed class OutageRecoveryTests
     [Fact]
     public void The_input_gives_each_listed_server_its_own_ip_and_the_others_dns_names()
     {
-        RecoveryPeer Peer(string pod, string id) => new() { Pod = pod, Id = id, Address = Names.ServerRaftAddress(pod) };
-        var peers = new[] { Peer("consul-server-0", "a"), Peer("consul-server-1", "b") };
+        RecoveryPeer Peer(int ordinal, string id) => new() { Pod = $"consul-server-{ordinal}", Id = id, Address = Names.ServerRaftAddress(ordinal) };
+        var peers = new[] { Peer(0, "a"), Peer(1, "b") };
 
         Assert.Equal(
             """

@@ -503,7 +503,7 @@ public sealed class RecoveryPeer
     /// <summary>Its raft (node) ID, as the server reported it.</summary>
     public string Id { get; set; } = "";
 
-    /// <summary>Its raft address in peers.json: the pod's DNS name and server RPC port, which stay when the pod is replaced (its IP does not).</summary>
+    /// <summary>Its raft address in the other servers' peers.json: the pod's DNS name and server RPC port, which stay when the pod is replaced (its IP does not); its own peers.json lists its new pod's IP.</summary>
     public string Address { get; set; } = "";
 
     /// <summary>The UID of its pod when the recovery started: a pod with another UID has been restarted with the input.</summary>
