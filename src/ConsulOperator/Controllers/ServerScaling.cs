@@ -48,6 +48,13 @@ public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer
                 : new ServerScalingStep(current, $"removing {dead.Node}, which is gone, from raft", dead);
         }
 
+        // The server of a step down already left (out of raft, a "left" member), but the smaller StatefulSet was not
+        // written (a conflict, an operator replaced): its pod is never ready again, so the step is finished, not waited on.
+        if (wanted < current && consul.Leader is not null && HasLeft(names.Pod(Components.Server, current - 1), consul))
+        {
+            return new ServerScalingStep(current - 1, null, null);
+        }
+
         var direction = wanted < current ? $"scaling servers down from {current} to {wanted}" : $"scaling servers up from {current} to {wanted}";
         if (!settled)
         {
@@ -64,6 +71,9 @@ public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer
             ? new ServerScalingStep(current - 1, null, null, $"{names.Servers}-{current - 1}")
             : new ServerScalingStep(current + 1, null, null);
     }
+
+    private static bool HasLeft(string pod, ConsulObservation consul) =>
+        consul.Raft.Servers.All(s => s.Node != pod) && consul.Members.Any(m => m.Name == pod && m.Status == AgentMember.Left);
 
     // A raft peer whose pod is beyond the StatefulSet's replicas and no longer alive: removed from Kubernetes, not yet from raft.
     private static RaftServer? DeadPeerOf(int replicas, ConsulObservation consul, Names names) =>

@@ -47,6 +47,17 @@ public class ServerScalingTests
     }
 
     [Fact]
+    public void A_step_down_whose_server_left_but_whose_statefulset_write_was_lost_finishes_without_waiting_for_the_pod()
+    {
+        // consul-server-4 left gossip and raft; the StatefulSet still says 5 and its pod will never be ready again.
+        var left = Healthy(4) with { Members = [new AgentMember("consul-server-4", "10.0.0.14", 8301, new Dictionary<string, string> { ["role"] = "consul" }, AgentMember.Left)] };
+
+        Assert.Equal(new ServerScalingStep(4, null, null), ServerScalingStep.Decide(5, 3, settled: false, left, Names));
+        Assert.Contains("waiting for all 5 server pods to be ready", ServerScalingStep.Decide(5, 3, settled: false, Healthy(4), Names).Waiting, StringComparison.Ordinal);
+        Assert.Equal(5, ServerScalingStep.Decide(5, 3, settled: false, left with { LeaderAddress = null }, Names).Replicas);
+    }
+
+    [Fact]
     public void A_removed_server_that_never_left_raft_is_taken_out_before_the_next_step()
     {
         // Replicas went 5 to 4, but consul-server-4 was killed rather than leaving: it is a failed voter.
