@@ -118,7 +118,8 @@ public sealed class ConsulClusterIntegrationTests() : IntegrationTest()
             change => change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server"
                 ? ConsulOperator.Testing.KubeApi.ObjectStore.Number(change.Item["spec"]!["replicas"]).ToString(System.Globalization.CultureInfo.InvariantCulture)
                 : null,
-            collapseRepeats: true);
+            collapseRepeats: true,
+            from: "5");
         Harness.Edit<V1Alpha1ConsulCluster>("consul", latest => latest.Spec.Servers.Replicas = 3);
         await WaitForReadyAsync(generation: 3);
 

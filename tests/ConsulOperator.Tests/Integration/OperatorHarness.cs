@@ -103,10 +103,14 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public JsonObject Create(IKubernetesObject item) => Api.Seed(item);
 
-    /// <summary>Records, in order, what <paramref name="select"/> picks from every change of the store from now on (null picks nothing).</summary>
-    public Recording Record(Func<ConsulOperator.Testing.KubeApi.WatchEvent, string?> select, bool collapseRepeats = false)
+    /// <summary>
+    /// Records, in order, what <paramref name="select"/> picks from every change of the store from now on (null picks
+    /// nothing). Collapsing repeats, <paramref name="from"/> is the value before the recording (not recorded itself): a
+    /// write that leaves it as it was, such as a status update, records nothing.
+    /// </summary>
+    public Recording Record(Func<ConsulOperator.Testing.KubeApi.WatchEvent, string?> select, bool collapseRepeats = false, string? from = null)
     {
-        var recording = new Recording(collapseRepeats);
+        var recording = new Recording(collapseRepeats, from);
         Api.Store.Changed += change =>
         {
             if (select(change) is { } value)
@@ -159,10 +163,20 @@ public sealed class OperatorHarness : IAsyncDisposable
     public async Task<V1Alpha1ConsulCluster> WaitForReadyAsync(string name = "consul", long generation = 1, TimeSpan? timeout = null)
     {
         V1Alpha1ConsulCluster? cluster = null;
-        await WaitUntilAsync(
-            () => (cluster = Get<V1Alpha1ConsulCluster>(name)) is { } c && c.Status?.ObservedGeneration == generation && Conditions.IsTrue(c.Status?.Conditions, Conditions.Ready),
-            $"ConsulCluster {name} to become Ready (last status: {(cluster?.Status is null ? "none" : KubernetesJson.Serialize(cluster.Status))})",
-            timeout);
+        try
+        {
+            await WaitUntilAsync(
+                () => (cluster = Get<V1Alpha1ConsulCluster>(name)) is { } c && c.Status?.ObservedGeneration == generation && Conditions.IsTrue(c.Status?.Conditions, Conditions.Ready),
+                $"ConsulCluster {name} to become Ready",
+                timeout);
+        }
+        catch (TimeoutException e)
+        {
+            // The status as it stood when the wait gave up, not when it began.
+            throw new TimeoutException(
+                $"{e.Message} (last status: {(cluster?.Status is null ? "none" : KubernetesJson.Serialize(cluster.Status))}; last operator log lines: {string.Join(" | ", Logs.Lines.TakeLast(12))})", e);
+        }
+
         return cluster!;
     }
 
@@ -233,17 +247,19 @@ public sealed class OperatorHarness : IAsyncDisposable
 }
 
 /// <summary>Values recorded from store changes, safe to read while the operator writes.</summary>
-public sealed class Recording(bool collapseRepeats)
+public sealed class Recording(bool collapseRepeats, string? from = null)
 {
     private readonly List<string> values = [];
+    private string? last = from;
 
     public void Add(string value)
     {
         lock (values)
         {
-            if (!collapseRepeats || values.Count == 0 || values[^1] != value)
+            if (!collapseRepeats || last != value)
             {
                 values.Add(value);
+                last = value;
             }
         }
     }

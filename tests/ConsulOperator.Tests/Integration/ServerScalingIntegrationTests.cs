@@ -185,8 +185,12 @@ public sealed class ServerScalingIntegrationTests() : IntegrationTest(replicas: 
 
     private static bool IsServerSet(WatchEvent change) => change.Resource.Kind == "StatefulSet" && (string?)change.Item["metadata"]!["name"] == "consul-server";
 
+    // From the replicas the StatefulSet has now: its status updates repeat them and are no step.
     private Recording RecordServerReplicas() =>
-        Harness.Record(change => IsServerSet(change) ? ObjectStore.Number(change.Item["spec"]!["replicas"]).ToString(System.Globalization.CultureInfo.InvariantCulture) : null, collapseRepeats: true);
+        Harness.Record(
+            change => IsServerSet(change) ? ObjectStore.Number(change.Item["spec"]!["replicas"]).ToString(System.Globalization.CultureInfo.InvariantCulture) : null,
+            collapseRepeats: true,
+            from: Harness.Get<k8s.Models.V1StatefulSet>("consul-server")!.Spec.Replicas!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private LeaderWatch WatchLeader(ConsulDatacenter dc) => new(() => Harness.Consul.CurrentLeader("consul", "consul"));
 
