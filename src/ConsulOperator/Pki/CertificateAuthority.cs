@@ -14,8 +14,9 @@ using Org.BouncyCastle.X509.Extension;
 namespace ConsulOperator.Pki;
 
 /// <summary>
-/// The cluster's private CA: ECDSA P-256, self-signed, issuing leaf certificates the way <c>consul tls</c> does.
-/// Its key stays in its Secret and in the operator; agents only ever see the certificate.
+/// The cluster's private CA: ECDSA P-256, self-signed, issuing leaf certificates the way <c>consul tls</c> does; or an
+/// adopted CA made elsewhere (RSA or ECDSA), which signs the same leaves. Its key stays in its Secret and in the
+/// operator; agents only ever see the certificate.
 /// </summary>
 public sealed class CertificateAuthority
 {
@@ -122,13 +123,13 @@ public sealed class CertificateAuthority
         generator.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(KeyUsage.DigitalSignature | KeyUsage.KeyEncipherment));
         generator.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(ExtendedKeyUsagesFor(request.Role)));
         generator.AddExtension(X509Extensions.SubjectKeyIdentifier, false, new SubjectKeyIdentifier(KeyIdentifier(keys.Public)));
-        generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, new AuthorityKeyIdentifier(KeyIdentifier(Certificate.GetPublicKey())));
+        generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, new AuthorityKeyIdentifier(SubjectKeyIdentifierOfCa()));
         var names = request.DnsNames.Select(n => new GeneralName(GeneralName.DnsName, n))
             .Concat(request.IpAddresses.Select(ip => new GeneralName(GeneralName.IPAddress, ip.ToString())))
             .ToArray();
         generator.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(names));
 
-        var certificate = generator.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", key.PrivateKey, Random));
+        var certificate = generator.Generate(new Asn1SignatureFactory(key.SignatureAlgorithm, key.PrivateKey, Random));
         return IssuedCertificate.Create(certificate, keys.Private);
     }
 
@@ -172,6 +173,13 @@ public sealed class CertificateAuthority
         generator.Init(new ECKeyGenerationParameters(SecObjectIdentifiers.SecP256r1, Random));
         return generator.GenerateKeyPair();
     }
+
+    // The authority key identifier must be the CA's own subject key identifier (RFC 5280 4.2.1.1): openssl finds a leaf's
+    // issuer by it. A CA made by openssl carries the SHA-1 form, ours the SHA-256 form; one without any gets ours.
+    private byte[] SubjectKeyIdentifierOfCa() =>
+        Certificate.GetExtensionValue(X509Extensions.SubjectKeyIdentifier) is { } extension
+            ? SubjectKeyIdentifier.GetInstance(X509ExtensionUtilities.FromExtensionValue(extension)).GetKeyIdentifier()
+            : KeyIdentifier(Certificate.GetPublicKey());
 
     // A random 128-bit serial, as Consul uses; kept positive and non-zero as RFC 5280 requires.
     private static BigInteger NewSerialNumber() => new BigInteger(128, Random).SetBit(0);

@@ -23,6 +23,9 @@ internal sealed class CertifiedKey
 
     public string PrivateKeyPem { get; }
 
+    /// <summary>The signature algorithm this key signs with: SHA-256 with ECDSA or RSA, as <c>consul tls</c> and openssl default to.</summary>
+    public string SignatureAlgorithm => PrivateKey is RsaKeyParameters ? "SHA256WITHRSA" : "SHA256WITHECDSA";
+
     public static CertifiedKey Create(X509Certificate certificate, AsymmetricKeyParameter privateKey) =>
         new(certificate, privateKey, Pem.Write(certificate), Pem.Write(privateKey));
 
@@ -31,8 +34,14 @@ internal sealed class CertifiedKey
     {
         var certificate = Pem.ReadCertificate(certificatePem, source);
         var privateKey = Pem.ReadPrivateKey(privateKeyPem, source);
-        var matches = privateKey is ECPrivateKeyParameters ec && certificate.GetPublicKey() is ECPublicKeyParameters pub
-            && ec.Parameters.G.Multiply(ec.D).Normalize().Equals(pub.Q.Normalize());
+        // RSA too: a CA made by hand with openssl usually has an RSA key, and an adopted CA is one made by hand.
+        var matches = (privateKey, certificate.GetPublicKey()) switch
+        {
+            (ECPrivateKeyParameters ec, ECPublicKeyParameters pub) => ec.Parameters.G.Multiply(ec.D).Normalize().Equals(pub.Q.Normalize()),
+            (RsaPrivateCrtKeyParameters rsa, RsaKeyParameters pub) => rsa.Modulus.Equals(pub.Modulus) && rsa.PublicExponent.Equals(pub.Exponent),
+            (RsaPrivateCrtKeyParameters or ECPrivateKeyParameters, _) => false,
+            _ => throw new KeyMaterialException($"{source}: the private key is neither RSA nor ECDSA, the kinds the operator can sign with"),
+        };
         if (!matches)
         {
             throw new KeyMaterialException($"{source}: the private key does not belong to the certificate");
