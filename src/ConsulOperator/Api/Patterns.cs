@@ -12,6 +12,9 @@ public static class Patterns
     /// <summary>A Consul ACL policy, service or node identity name: letters, digits, '-' and '_' (agent/consul/acl_endpoint.go validPolicyName).</summary>
     public const string ConsulAclName = "^[A-Za-z0-9_-]+$";
 
+    /// <summary>A key of a Secret's or ConfigMap's data: letters, digits, '-', '_' and '.' (apimachinery validation IsConfigMapKey).</summary>
+    public const string SecretKey = "^[-._a-zA-Z0-9]+$";
+
     /// <summary>A semantic version: MAJOR.MINOR.PATCH with an optional pre-release or build suffix.</summary>
     public const string SemVer = "^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]+)?$";
 

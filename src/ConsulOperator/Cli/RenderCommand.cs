@@ -31,6 +31,14 @@ public static class RenderCommand
             problems.Add($"ConsulService {service.Metadata.Name}: spec.clusterRef.name \"{service.Spec.ClusterRef.Name}\" names no ConsulCluster of namespace {Namespace(service)} in the input");
         }
 
+        // Adopted Secrets come from --secrets, as the operator would find them in the namespace.
+        foreach (var cluster in input.Clusters)
+        {
+            var ns = Namespace(cluster);
+            problems.AddRange(AdoptedSecrets.Problems(cluster, secrets.Secrets.Where(s => (s.Metadata.NamespaceProperty ?? ns) == ns), time.GetUtcNow())
+                .Select(p => $"ConsulCluster {cluster.Metadata.Name}: {p}{(secretsFile is null ? " (render reads Secrets from --secrets)" : "")}"));
+        }
+
         var rendered = new List<(string File, string Text)>();
         if (problems.Count == 0)
         {

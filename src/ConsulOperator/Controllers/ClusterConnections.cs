@@ -39,7 +39,7 @@ public sealed class ClusterConnections(OperatorCaches caches, ConsulConnections 
         }
 
         var names = KeyMaterialSecrets.NamesOf(cluster);
-        var material = KeyMaterialSecrets.Read(cluster, caches.Secrets.List(ns), parsed);
+        var material = KeyMaterialSecrets.Read(cluster, caches.KeySecrets(ns), parsed);
         var cli = material.Leaves.GetValueOrDefault(names.CliSecret)?.Certificate;
         var token = cluster.Spec.Acl.Enabled && caches.Secrets.Find(ns, names.AclOperatorSecret) is { } secret ? KeyMaterialSecrets.Text(secret, ConsulAcl.TokenKey) : null;
         if (material.Ca is null || cli is null || (cluster.Spec.Acl.Enabled && token is null))

@@ -45,22 +45,33 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         }
 
         var names = KeyMaterialSecrets.NamesOf(cluster);
-        var bootstrapSecret = await FindOrCreateAsync(cluster, names.AclBootstrapSecret, () => new() { [TokenKey] = NewSecretId(), [StateKey] = Pending }, cancel);
-        var management = KeyMaterialSecrets.Text(bootstrapSecret, TokenKey) ?? "";
-        if (KeyMaterialSecrets.Text(bootstrapSecret, StateKey) != Done)
+        var adopted = AdoptedSecrets.ManagementToken(cluster);
+        string management;
+        if (adopted.Adopted)
         {
-            if (leader is null)
+            // Checked when the reconcile began (AdoptedSecrets.Problems); only a deletion since then leaves nothing here.
+            management = caches.KeySecrets(names.Namespace).FirstOrDefault(s => s.Metadata.Name == adopted.Secret) is { } secret
+                ? KeyMaterialSecrets.Text(secret, adopted.Key) ?? "" : "";
+        }
+        else
+        {
+            var bootstrapSecret = await FindOrCreateAsync(cluster, names.AclBootstrapSecret, () => new() { [TokenKey] = NewSecretId(), [StateKey] = Pending }, cancel);
+            management = KeyMaterialSecrets.Text(bootstrapSecret, TokenKey) ?? "";
+            if (KeyMaterialSecrets.Text(bootstrapSecret, StateKey) != Done)
             {
-                return new AclOutcome(false, "WaitingForLeader", "ACLs are bootstrapped once raft has a leader");
-            }
+                if (leader is null)
+                {
+                    return new AclOutcome(false, "WaitingForLeader", "ACLs are bootstrapped once raft has a leader");
+                }
 
-            var bootstrapped = await BootstrapAsync(cluster, consul, bootstrapSecret, management, cancel);
-            if (!bootstrapped.Ready)
-            {
-                return bootstrapped;
-            }
+                var bootstrapped = await BootstrapAsync(cluster, consul, bootstrapSecret, management, cancel);
+                if (!bootstrapped.Ready)
+                {
+                    return bootstrapped;
+                }
 
-            management = bootstrapped.ManagementToken!;
+                management = bootstrapped.ManagementToken!;
+            }
         }
 
         var operatorSecret = await FindOrCreateAsync(cluster, names.AclOperatorSecret, () => new() { [TokenKey] = NewSecretId() }, cancel);
@@ -76,6 +87,11 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         if (!settled.TryGetValue(key, out var last) || last != fingerprint)
         {
             var admin = consul.WithToken(management);
+            if (adopted.Adopted && await AdoptedTokenProblemAsync(admin, adopted, leader, cancel) is { } refused)
+            {
+                return refused;
+            }
+
             await EnsurePoliciesAsync(admin, AclPolicies.For(agentTokens.Keys, servers), cancel);
             await EnsureTokenAsync(admin, AclPolicies.OperatorToken(operatorToken), cancel);
             if (metricsToken is not null)
@@ -166,6 +182,31 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         await api.ReplaceAsync(done, cancel);
         logger.LogInformation("Bootstrapped the ACLs of {Namespace}/{Name}; the management token is in Secret {Secret}", names.Namespace, names.Cluster, names.AclBootstrapSecret);
         return new AclOutcome(true, "Bootstrapped", "bootstrapped", accepted);
+    }
+
+    // An adopted token is never bootstrapped or replaced, only checked: Consul must know it, and it must be a management token.
+    private static async Task<AclOutcome?> AdoptedTokenProblemAsync(ConsulClient admin, SecretKeySource adopted, string? leader, CancellationToken cancel)
+    {
+        if (leader is null)
+        {
+            return new AclOutcome(false, "WaitingForLeader", "the adopted management token is checked once raft has a leader");
+        }
+
+        var where = $"key '{adopted.Key}' of Secret {adopted.Secret} (spec.acl.bootstrapTokenSecretRef)";
+        if (await admin.SelfTokenAsync(cancel) is not { } token)
+        {
+            return new AclOutcome(false, "AdoptedTokenNotAccepted",
+                $"Consul does not accept the token in {where}. The operator never bootstraps a cluster whose management token is adopted: " +
+                "store the SecretID of a management token of this datacenter there, or bootstrap the datacenter's ACLs with it");
+        }
+
+        if (token.Policies?.Any(p => p.ID == AclPolicies.GlobalManagementPolicyId) != true)
+        {
+            return new AclOutcome(false, "AdoptedTokenNotManagement",
+                $"the token in {where} (accessor {token.AccessorID}) lacks the global-management policy; the operator writes policies and tokens, and the snapshot CronJob takes snapshots, with it");
+        }
+
+        return null;
     }
 
     private static async Task EnsurePoliciesAsync(ConsulClient admin, IReadOnlyList<NewAclPolicy> policies, CancellationToken cancel)

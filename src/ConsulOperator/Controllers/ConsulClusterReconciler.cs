@@ -43,7 +43,8 @@ public sealed class ConsulClusterReconciler(
             return ReconcileResult.Done;
         }
 
-        var problems = ConfigValidation.Validate(cluster);
+        var secretsRead = caches.KeySecrets(ns);
+        var problems = ConfigValidation.Validate(cluster).Concat(AdoptedSecrets.Problems(cluster, secretsRead, time.GetUtcNow())).ToList();
         if (problems.Count > 0)
         {
             await RefuseAsync(cluster, "InvalidSpec", string.Join("; ", problems), cancel);
@@ -51,14 +52,21 @@ public sealed class ConsulClusterReconciler(
         }
 
         ExistingKeyMaterial existing;
-        var secretsRead = caches.Secrets.List(ns);
         try
         {
             existing = KeyMaterialSecrets.Read(cluster, secretsRead, parsed);
         }
         catch (KeyMaterialException e)
         {
-            await RefuseAsync(cluster, "KeyMaterialUnusable", $"{e.Message}. The operator never replaces an existing CA or gossip key; restore the Secret from a backup, or delete it to start a new datacenter", cancel);
+            await RefuseAsync(cluster, "KeyMaterialUnusable", $"{e.Message}. The operator never replaces an existing CA or gossip key; restore the Secret from a backup, or delete it (a CA's together with ConfigMap {KeyMaterialSecrets.NamesOf(cluster).CaCertificateConfigMap}) to start a new datacenter", cancel);
+            return ReconcileResult.Done;
+        }
+
+        var names = KeyMaterialSecrets.NamesOf(cluster);
+        var sourceChanges = AdoptedSecrets.SourceChanges(cluster, existing, caches.ConfigMaps.Find(ns, names.CaCertificateConfigMap), caches.StatefulSets.Find(ns, names.Servers), secretsRead);
+        if (sourceChanges.Count > 0)
+        {
+            await RefuseAsync(cluster, "KeyMaterialSourceChanged", string.Join("; ", sourceChanges), cancel);
             return ReconcileResult.Done;
         }
 
@@ -86,7 +94,6 @@ public sealed class ConsulClusterReconciler(
         await objects.ApplyAsync(cluster, desired, secret => new ComputedFrom(readVersions.GetValueOrDefault(secret)), cancel);
 
         // One operation on the agents at a time: scaling, then pod restarts, then a gossip key rotation.
-        var names = KeyMaterialSecrets.NamesOf(cluster);
         var waiting = recovery.Waiting ?? scaling ?? await RollPodsAsync(cluster, plan.Material, servers, observation, cancel);
         var gossipRotation = new GossipRotationOutcome(cluster.Status?.GossipRotation, null);
         if (waiting is null && consulClient is not null && ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation).Healthy)

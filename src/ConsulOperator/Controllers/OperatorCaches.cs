@@ -27,6 +27,9 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1Secret> Secrets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Secret"), time);
 
+    /// <summary>Secrets of hand-built datacenters that a cluster's spec adopts: not ours, so watched by a label their owner sets.</summary>
+    public Informer<V1Secret> AdoptedSecrets { get; } = new(api, namespaces, $"{Desired.AdoptedSecrets.Label}=true", logs.CreateLogger("Informer.AdoptedSecret"), time);
+
     public Informer<V1ConfigMap> ConfigMaps { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.ConfigMap"), time);
 
     public Informer<V1Service> Services { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Service"), time);
@@ -61,7 +64,7 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public bool HasSynced => All.All(i => i.HasSynced);
 
     private IEnumerable<IInformer> All =>
-        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
+        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, AdoptedSecrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
 
     /// <summary>
     /// Whether the API serves an object's kind; only the optional kinds can be missing, and asking about one that is makes
@@ -128,6 +131,13 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
                 queues.AclTokens(Controller.Key(o.Metadata.NamespaceProperty, token.Name));
             }
         };
+        AdoptedSecrets.Changed += o =>
+        {
+            foreach (var cluster in Clusters.List(o.Metadata.NamespaceProperty).Where(c => Adopts(c, o.Metadata.Name)))
+            {
+                queues.Clusters(Controller.Key(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name));
+            }
+        };
         var enqueue = queues.Clusters;
         ConfigMaps.Changed += o => EnqueueOwner(o, enqueue);
         Services.Changed += o => EnqueueOwner(o, enqueue);
@@ -151,6 +161,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
             }
         };
     }
+
+    /// <summary>The Secrets key material is read from in a namespace: the operator's own and the adopted ones.</summary>
+    public IReadOnlyList<V1Secret> KeySecrets(string? ns) =>
+        [.. Secrets.List(ns).Concat(AdoptedSecrets.List(ns)).DistinctBy(s => s.Metadata.Name)];
+
+    private static bool Adopts(V1Alpha1ConsulCluster cluster, string secret) =>
+        new[] { Desired.AdoptedSecrets.Ca(cluster), Desired.AdoptedSecrets.GossipKey(cluster), Desired.AdoptedSecrets.ManagementToken(cluster) }
+            .Any(source => source.Adopted && source.Secret == secret);
 
     public IEnumerable<V1Alpha1ConsulService> ServicesOf(string? ns, string cluster) =>
         ConsulServices.List(ns).Where(s => s.Spec.ClusterRef.Name == cluster);

@@ -52,6 +52,9 @@ public static class AclPolicies
 
     public static NewAclToken MetricsToken(string secretId) => new("Prometheus scraping agent metrics; managed by consul-operator", NewAclToken.ByName(Metrics.Name), secretId);
 
+    /// <summary>The built-in management policy: <c>structs.ACLPolicyGlobalManagementID</c> in hashicorp/consul agent/structs/acl.go.</summary>
+    public const string GlobalManagementPolicyId = "00000000-0000-0000-0000-000000000001";
+
     /// <summary>The built-in anonymous token: <c>structs.ACLTokenAnonymousID</c> in hashicorp/consul agent/structs/acl.go.</summary>
     public const string AnonymousTokenAccessor = "00000000-0000-0000-0000-000000000002";
 

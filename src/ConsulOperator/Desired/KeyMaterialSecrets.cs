@@ -67,7 +67,7 @@ public static class KeyMaterialSecrets
     }
 
     /// <summary>
-    /// The key material among the given Secrets. A CA or gossip Secret that exists but cannot be used throws
+    /// The key material among the given Secrets (the operator's own and the adopted ones, see <see cref="AdoptedSecrets"/>). A CA or gossip Secret that exists but cannot be used throws
     /// <see cref="KeyMaterialException"/>: a human must look, since replacing it would cut off every agent.
     /// </summary>
     public static ExistingKeyMaterial Read(V1Alpha1ConsulCluster cluster, IEnumerable<V1Secret> secrets, ParsedSecrets? parsed = null)
@@ -77,18 +77,20 @@ public static class KeyMaterialSecrets
         var byName = secrets.Where(s => s.Metadata?.Name is not null).ToDictionary(s => s.Metadata.Name);
 
         CertificateAuthority? ca = null;
-        if (byName.TryGetValue(names.CaSecret, out var caSecret))
+        var caSource = AdoptedSecrets.Ca(cluster);
+        if (byName.TryGetValue(caSource.Secret, out var caSecret))
         {
-            ca = parsed.GetOrParse(caSecret, () => CertificateAuthority.Load(Text(caSecret, CertificateKey) ?? "", Text(caSecret, PrivateKeyKey) ?? "", $"Secret {names.CaSecret}"));
+            ca = parsed.GetOrParse(caSecret, () => CertificateAuthority.Load(Text(caSecret, CertificateKey) ?? "", Text(caSecret, PrivateKeyKey) ?? "", $"Secret {caSource.Secret}"));
         }
 
         string? gossipKey = null;
-        if (byName.TryGetValue(names.GossipSecret, out var gossipSecret))
+        var gossipSource = AdoptedSecrets.GossipKey(cluster);
+        if (byName.TryGetValue(gossipSource.Secret, out var gossipSecret))
         {
-            gossipKey = Text(gossipSecret, GossipKeyKey);
+            gossipKey = Text(gossipSecret, gossipSource.Key);
             if (!GossipKey.IsValid(gossipKey))
             {
-                throw new KeyMaterialException($"Secret {names.GossipSecret}: key '{GossipKeyKey}' is not a base64 gossip key of 16, 24 or 32 bytes");
+                throw new KeyMaterialException($"Secret {gossipSource.Secret}: key '{gossipSource.Key}' is not a base64 gossip key of 16, 24 or 32 bytes");
             }
         }
 
@@ -107,8 +109,12 @@ public static class KeyMaterialSecrets
     public static IEnumerable<V1Secret> Build(V1Alpha1ConsulCluster cluster, KeyMaterial material)
     {
         var names = NamesOf(cluster);
-        yield return TlsSecret(cluster, names.CaSecret, Components.Pki, material.Ca.CertificatePem, material.Ca.PrivateKeyPem, caCertificate: null);
-        if (material.GossipKey is not null)
+        if (!AdoptedSecrets.Ca(cluster).Adopted)
+        {
+            yield return TlsSecret(cluster, names.CaSecret, Components.Pki, material.Ca.CertificatePem, material.Ca.PrivateKeyPem, caCertificate: null);
+        }
+
+        if (material.GossipKey is not null && !AdoptedSecrets.GossipKey(cluster).Adopted)
         {
             yield return new V1Secret
             {

@@ -51,10 +51,11 @@ public static class Snapshots
         if (spec.Acl.Enabled)
         {
             // Consul lets only a management token take a snapshot.
+            var token = AdoptedSecrets.ManagementToken(cluster);
             env.Add(new V1EnvVar
             {
                 Name = "CONSUL_HTTP_TOKEN",
-                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = names.AclBootstrapSecret, Key = "token" } },
+                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = token.Secret, Key = token.Key } },
             });
         }
 

@@ -162,10 +162,11 @@ public static class StatefulSets
 
         if (spec.Gossip.Encryption)
         {
+            var gossipKey = AdoptedSecrets.GossipKey(cluster);
             env.Add(new V1EnvVar
             {
                 Name = AgentConfig.GossipKeyVariable,
-                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = names.GossipSecret, Key = KeyMaterialSecrets.GossipKeyKey } },
+                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = gossipKey.Secret, Key = gossipKey.Key } },
             });
         }
 

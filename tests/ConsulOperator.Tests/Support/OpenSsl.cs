@@ -5,7 +5,12 @@ namespace ConsulOperator.Tests.Support;
 /// <summary>The real openssl binary, run on files in a temporary directory.</summary>
 public sealed class OpenSsl : IDisposable
 {
-    private readonly string directory = Directory.CreateTempSubdirectory("openssl-").FullName;
+    private readonly string directory = System.IO.Directory.CreateTempSubdirectory("openssl-").FullName;
+
+    /// <summary>Where openssl runs, and so where the files it writes land.</summary>
+    public string Directory => directory;
+
+    public string Read(string name) => File.ReadAllText(Path.Combine(directory, name));
 
     public string Write(string name, string content)
     {
@@ -29,5 +34,5 @@ public sealed class OpenSsl : IDisposable
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    public void Dispose() => System.IO.Directory.Delete(directory, recursive: true);
 }

@@ -215,6 +215,13 @@ public sealed class TlsSpec
     /// <summary>Limit the CA to the Consul domain, localhost and this namespace's Service names (critical name constraints).</summary>
     public bool CaNameConstraints { get; set; } = true;
 
+    /// <summary>
+    /// Use an existing CA instead of creating one: a Secret in this namespace with tls.crt and tls.key (as
+    /// <c>kubectl create secret tls</c> makes it), labelled consul.operator.dev/adopted=true so that the operator watches it.
+    /// The operator signs with it and never writes it; caNameConstraints does not apply.
+    /// </summary>
+    public SecretReference? CaSecretRef { get; set; }
+
     /// <summary>Require a certificate from the CA on incoming RPC connections.</summary>
     public bool VerifyIncoming { get; set; } = true;
 
@@ -240,6 +247,12 @@ public sealed class GossipSpec
     /// </summary>
     [MaxLength(63)]
     public string? Rotation { get; set; }
+
+    /// <summary>
+    /// Use an existing gossip key instead of creating one: a key of a Secret in this namespace, labelled
+    /// consul.operator.dev/adopted=true. The operator never writes it, so rotation is not available with it.
+    /// </summary>
+    public SecretKeyReference? KeySecretRef { get; set; }
 }
 
 public enum AclPolicy
@@ -280,6 +293,32 @@ public sealed class AclSpec
 
     /// <summary>Persist tokens set through the API across agent restarts.</summary>
     public bool EnableTokenPersistence { get; set; } = true;
+
+    /// <summary>
+    /// Use an existing management token instead of bootstrapping: a key of a Secret in this namespace, labelled
+    /// consul.operator.dev/adopted=true, holding the token's SecretID. The operator never bootstraps such a cluster and never writes the Secret.
+    /// </summary>
+    public SecretKeyReference? BootstrapTokenSecretRef { get; set; }
+}
+
+/// <summary>A Secret in the cluster's namespace.</summary>
+public sealed class SecretReference
+{
+    /// <summary>Name of the Secret.</summary>
+    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string Name { get; set; } = "";
+}
+
+/// <summary>One key of a Secret in the cluster's namespace.</summary>
+public sealed class SecretKeyReference
+{
+    /// <summary>Name of the Secret.</summary>
+    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    public string Name { get; set; } = "";
+
+    /// <summary>The key within the Secret's data.</summary>
+    [Required, RegularExpression(Patterns.SecretKey), MaxLength(253)]
+    public string Key { get; set; } = "";
 }
 
 /// <summary>DNS for *.&lt;domain&gt;.</summary>

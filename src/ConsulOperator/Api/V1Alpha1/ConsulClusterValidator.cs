@@ -78,7 +78,27 @@ public static partial class ConsulClusterValidator
 
         CheckTls(spec, problems);
         CheckDns(spec, problems);
+        CheckAdopted(spec, problems);
         return problems;
+    }
+
+    // An adopted Secret is never written, so nothing that would write it may be asked for alongside it.
+    private static void CheckAdopted(ConsulClusterSpec spec, List<ValidationProblem> problems)
+    {
+        if (spec.Gossip.KeySecretRef is not null && !spec.Gossip.Encryption)
+        {
+            problems.Add(new("spec.gossip.keySecretRef", "needs spec.gossip.encryption: without encryption no key is used"));
+        }
+
+        if (spec.Gossip.KeySecretRef is { } key && !string.IsNullOrEmpty(spec.Gossip.Rotation))
+        {
+            problems.Add(new("spec.gossip.rotation", $"\"{spec.Gossip.Rotation}\" cannot be used with spec.gossip.keySecretRef: a rotation stores the new key in the Secret, and the operator never writes Secret {key.Name}. Rotate with consul keyring and update the Secret, or hand the key to the operator: copy it to key 'key' of Secret <name>-gossip, then remove keySecretRef"));
+        }
+
+        if (spec.Acl.BootstrapTokenSecretRef is not null && !spec.Acl.Enabled)
+        {
+            problems.Add(new("spec.acl.bootstrapTokenSecretRef", "needs spec.acl.enabled: without ACLs there is no management token to use"));
+        }
     }
 
     private static void CheckTls(ConsulClusterSpec spec, List<ValidationProblem> problems)
