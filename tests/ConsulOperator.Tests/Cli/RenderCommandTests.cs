@@ -147,6 +147,28 @@ public sealed class RenderCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_adopted_ca_from_the_secrets_file_signs_the_rendered_leaves_and_is_not_rendered_itself()
+    {
+        using var handBuilt = new HandBuiltDatacenter();
+        var cluster = Write("adopting.yaml", File.ReadAllText(ClusterSample).Replace("  tls:\n", $"  tls:\n    caSecretRef:\n      name: {HandBuiltDatacenter.CaSecret}\n", StringComparison.Ordinal));
+        var secrets = Write("secrets.yaml", YamlDocuments.Write([JsonNode.Parse(k8s.KubernetesJson.Serialize(handBuilt.Secrets()[0]))!]));
+
+        var (refused, _, missing) = Run("render", "-f", cluster);
+        Assert.Equal(1, refused);
+        Assert.Contains($"spec.tls.caSecretRef: Secret {HandBuiltDatacenter.CaSecret} was not found", missing, StringComparison.Ordinal);
+        Assert.Contains("render reads Secrets from --secrets", missing, StringComparison.Ordinal);
+
+        var (exitCode, output, error) = Run("render", "-f", cluster, "--secrets", secrets);
+        Assert.True(exitCode == 0, error);
+        var rendered = YamlDocuments.Parse(output).Where(d => (string?)d["kind"] == "Secret").ToDictionary(d => (string)d["metadata"]!["name"]!);
+        Assert.DoesNotContain("consul-ca", rendered.Keys);
+        Assert.DoesNotContain(HandBuiltDatacenter.CaSecret, rendered.Keys);
+        var leaf = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String((string)rendered["consul-server-0-tls"]["data"]!["tls.crt"]!));
+        var (verified, said) = handBuilt.Verify(leaf, "sslserver", "server.dc1.consul");
+        Assert.True(verified == 0, said);
+    }
+
+    [Fact]
     public void Render_reads_standard_input()
     {
         var (exitCode, output, _) = RunWithInput(File.ReadAllText(ClusterSample), "render", "-f", "-");

@@ -154,6 +154,24 @@ public sealed class AdoptedSecretsTests : IDisposable
     }
 
     [Fact]
+    public void A_deleted_ca_secret_is_not_replaced_while_the_agents_trust_its_ca_but_a_configmap_of_an_earlier_cluster_of_that_name_is_no_trust()
+    {
+        var cluster = Clusters.Default();
+        var live = Clusters.Build(cluster);
+        var trusted = live.Named<V1ConfigMap>("consul-ca-cert");
+        var withoutCa = live.OfType<V1Secret>().Where(s => s.Metadata.Name != "consul-ca").ToList();
+
+        var change = Assert.Single(AdoptedSecrets.SourceChanges(cluster, KeyMaterialSecrets.Read(cluster, withoutCa), trusted, null, withoutCa));
+        Assert.Contains("Secret consul-ca does not exist", change, StringComparison.Ordinal);
+        Assert.Contains("delete ConfigMap consul-ca-cert too", change, StringComparison.Ordinal);
+
+        // A ConfigMap left by an earlier cluster of the same name (another UID) holds no trust of this one.
+        var successor = Clusters.Default();
+        successor.Metadata.Uid = "6f2c1a94-0000-4000-8000-000000000002";
+        Assert.Empty(AdoptedSecrets.SourceChanges(successor, KeyMaterialSecrets.Read(successor, withoutCa), trusted, null, withoutCa));
+    }
+
+    [Fact]
     public void What_would_write_an_adopted_secret_is_refused_with_the_spec()
     {
         var cluster = Adopting();
