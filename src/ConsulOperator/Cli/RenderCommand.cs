@@ -34,8 +34,7 @@ public static class RenderCommand
         // Adopted Secrets come from --secrets, as the operator would find them in the namespace.
         foreach (var cluster in input.Clusters)
         {
-            var ns = Namespace(cluster);
-            problems.AddRange(AdoptedSecrets.Problems(cluster, secrets.Secrets.Where(s => (s.Metadata.NamespaceProperty ?? ns) == ns), time.GetUtcNow())
+            problems.AddRange(AdoptedSecrets.Problems(cluster, SecretsOf(cluster, secrets.Secrets), time.GetUtcNow())
                 .Select(p => $"ConsulCluster {cluster.Metadata.Name}: {p}{(secretsFile is null ? " (render reads Secrets from --secrets)" : "")}"));
         }
 
@@ -84,11 +83,14 @@ public static class RenderCommand
         return ExitCodes.Success;
     }
 
+    // A Secret without a namespace in the file belongs to whichever cluster reads it, as kubectl apply -n would place it.
+    private static IEnumerable<V1Secret> SecretsOf(V1Alpha1ConsulCluster cluster, IEnumerable<V1Secret> secrets) =>
+        secrets.Where(s => (s.Metadata.NamespaceProperty ?? Namespace(cluster)) == Namespace(cluster));
+
     private static IEnumerable<(string File, string Text)> Render(V1Alpha1ConsulCluster cluster, IReadOnlyList<V1Secret> secrets, IReadOnlyList<V1Alpha1ConsulService> services, TimeProvider time)
     {
         var ns = Namespace(cluster);
-        var own = secrets.Where(s => (s.Metadata.NamespaceProperty ?? ns) == ns);
-        var plan = KeyMaterialPlanner.Plan(KeyMaterialSecrets.Read(cluster, own), KeyMaterialSecrets.Requirements(cluster), time);
+        var plan = KeyMaterialPlanner.Plan(KeyMaterialSecrets.Read(cluster, SecretsOf(cluster, secrets)), KeyMaterialSecrets.Requirements(cluster), time);
         foreach (var item in DesiredState.Build(cluster, plan.Material, ServerPlan.AtRest(cluster)))
         {
             var node = JsonNode.Parse(KubernetesJson.Serialize(item))!;

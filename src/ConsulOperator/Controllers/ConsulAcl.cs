@@ -50,8 +50,7 @@ public sealed class ConsulAcl(KubeApi api, OperatorCaches caches, ILogger<Consul
         if (adopted.Adopted)
         {
             // Checked when the reconcile began (AdoptedSecrets.Problems); only a deletion since then leaves nothing here.
-            management = caches.KeySecrets(names.Namespace).FirstOrDefault(s => s.Metadata.Name == adopted.Secret) is { } secret
-                ? KeyMaterialSecrets.Text(secret, adopted.Key) ?? "" : "";
+            management = caches.FindKeySecret(names.Namespace, adopted.Secret) is { } secret ? KeyMaterialSecrets.Text(secret, adopted.Key) ?? "" : "";
         }
         else
         {

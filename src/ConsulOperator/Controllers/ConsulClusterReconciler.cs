@@ -44,13 +44,14 @@ public sealed class ConsulClusterReconciler(
         }
 
         var secretsRead = caches.KeySecrets(ns);
-        var problems = ConfigValidation.Validate(cluster).Concat(AdoptedSecrets.Problems(cluster, secretsRead, time.GetUtcNow())).ToList();
+        var problems = ConfigValidation.Validate(cluster).Concat(AdoptedSecrets.Problems(cluster, secretsRead, time.GetUtcNow(), parsed)).ToList();
         if (problems.Count > 0)
         {
             await RefuseAsync(cluster, "InvalidSpec", string.Join("; ", problems), cancel);
             return ReconcileResult.Done;
         }
 
+        var names = KeyMaterialSecrets.NamesOf(cluster);
         ExistingKeyMaterial existing;
         try
         {
@@ -58,11 +59,10 @@ public sealed class ConsulClusterReconciler(
         }
         catch (KeyMaterialException e)
         {
-            await RefuseAsync(cluster, "KeyMaterialUnusable", $"{e.Message}. The operator never replaces an existing CA or gossip key; restore the Secret from a backup, or delete it (a CA's together with ConfigMap {KeyMaterialSecrets.NamesOf(cluster).CaCertificateConfigMap}) to start a new datacenter", cancel);
+            await RefuseAsync(cluster, "KeyMaterialUnusable", $"{e.Message}. The operator never replaces an existing CA or gossip key; restore the Secret from a backup, or delete it (a CA's together with ConfigMap {names.CaCertificateConfigMap}) to start a new datacenter", cancel);
             return ReconcileResult.Done;
         }
 
-        var names = KeyMaterialSecrets.NamesOf(cluster);
         var sourceChanges = AdoptedSecrets.SourceChanges(cluster, existing, caches.ConfigMaps.Find(ns, names.CaCertificateConfigMap), caches.StatefulSets.Find(ns, names.Servers), secretsRead);
         if (sourceChanges.Count > 0)
         {

@@ -166,6 +166,9 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public IReadOnlyList<V1Secret> KeySecrets(string? ns) =>
         [.. Secrets.List(ns).Concat(AdoptedSecrets.List(ns)).DistinctBy(s => s.Metadata.Name)];
 
+    /// <summary>One Secret key material may be read from: the operator's own or an adopted one.</summary>
+    public V1Secret? FindKeySecret(string ns, string name) => Secrets.Find(ns, name) ?? AdoptedSecrets.Find(ns, name);
+
     private static bool Adopts(V1Alpha1ConsulCluster cluster, string secret) =>
         new[] { Desired.AdoptedSecrets.Ca(cluster), Desired.AdoptedSecrets.GossipKey(cluster), Desired.AdoptedSecrets.ManagementToken(cluster) }
             .Any(source => source.Adopted && source.Secret == secret);

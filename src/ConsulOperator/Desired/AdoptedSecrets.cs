@@ -31,7 +31,7 @@ public static class AdoptedSecrets
         : new(KeyMaterialSecrets.NamesOf(cluster).AclBootstrapSecret, AclObjects.TokenKey, false);
 
     /// <summary>Everything wrong with the Secrets the spec adopts, all at once: missing, unlabelled, or holding nothing Consul could use.</summary>
-    public static IReadOnlyList<ValidationProblem> Problems(V1Alpha1ConsulCluster cluster, IEnumerable<V1Secret> secrets, DateTimeOffset now)
+    public static IReadOnlyList<ValidationProblem> Problems(V1Alpha1ConsulCluster cluster, IEnumerable<V1Secret> secrets, DateTimeOffset now, ParsedSecrets? parsed = null)
     {
         var spec = cluster.Spec;
         var byName = secrets.Where(s => s.Metadata?.Name is not null).GroupBy(s => s.Metadata.Name).ToDictionary(g => g.Key, g => g.First());
@@ -39,22 +39,13 @@ public static class AdoptedSecrets
 
         if (spec.Tls.CaSecretRef is { } caRef && Find(byName, "spec.tls.caSecretRef", caRef.Name, problems) is { } caSecret)
         {
-            problems.AddRange(CaProblems(cluster, caSecret, now));
+            problems.AddRange(CaProblems(cluster, caSecret, now, parsed ?? ParsedSecrets.None));
         }
 
         if (spec.Gossip.Encryption && spec.Gossip.KeySecretRef is { } keyRef && Find(byName, "spec.gossip.keySecretRef", keyRef.Name, problems) is { } keySecret)
         {
-            var key = KeyMaterialSecrets.Text(keySecret, keyRef.Key);
-            if (key is null)
-            {
-                problems.Add(new("spec.gossip.keySecretRef.key", $"Secret {keyRef.Name} has no key '{keyRef.Key}' (it has: {Keys(keySecret)})"));
-            }
-            else if (key.Any(char.IsWhiteSpace))
-            {
-                // The agents' start script puts the key into a JSON string as it is, and JSON allows no raw newline there.
-                problems.Add(new("spec.gossip.keySecretRef.key", $"key '{keyRef.Key}' of Secret {keyRef.Name} holds white space (a trailing newline?); store the key alone, e.g. with kubectl create secret generic --from-literal"));
-            }
-            else if (!Pki.GossipKey.IsValid(key))
+            // The agents' start script puts the key into a JSON string as it is, and JSON allows no raw newline there.
+            if (Value(keySecret, keyRef, "spec.gossip.keySecretRef.key", "key", problems) is { } key && !Pki.GossipKey.IsValid(key))
             {
                 problems.Add(new("spec.gossip.keySecretRef.key", $"key '{keyRef.Key}' of Secret {keyRef.Name} is not a base64 gossip key of 16, 24 or 32 bytes, as consul keygen prints it"));
             }
@@ -62,15 +53,10 @@ public static class AdoptedSecrets
 
         if (spec.Acl.Enabled && spec.Acl.BootstrapTokenSecretRef is { } tokenRef && Find(byName, "spec.acl.bootstrapTokenSecretRef", tokenRef.Name, problems) is { } tokenSecret)
         {
-            var token = KeyMaterialSecrets.Text(tokenSecret, tokenRef.Key);
-            if (token is null)
+            // The token goes into an X-Consul-Token header and CONSUL_HTTP_TOKEN as it is.
+            if (Value(tokenSecret, tokenRef, "spec.acl.bootstrapTokenSecretRef.key", "SecretID", problems) is { Length: 0 })
             {
-                problems.Add(new("spec.acl.bootstrapTokenSecretRef.key", $"Secret {tokenRef.Name} has no key '{tokenRef.Key}' (it has: {Keys(tokenSecret)})"));
-            }
-            else if (token.Length == 0 || token.Any(char.IsWhiteSpace))
-            {
-                // The token goes into an X-Consul-Token header and CONSUL_HTTP_TOKEN as it is; kubectl create secret --from-file keeps a file's newline.
-                problems.Add(new("spec.acl.bootstrapTokenSecretRef.key", $"key '{tokenRef.Key}' of Secret {tokenRef.Name} is empty or holds white space (a trailing newline?); store the SecretID alone, e.g. with kubectl create secret generic --from-literal"));
+                problems.Add(new("spec.acl.bootstrapTokenSecretRef.key", $"key '{tokenRef.Key}' of Secret {tokenRef.Name} is empty; store the SecretID of a management token there"));
             }
         }
 
@@ -131,7 +117,7 @@ public static class AdoptedSecrets
     private static V1SecretKeySelector? RunningGossipKey(V1StatefulSet servers) =>
         servers.Spec?.Template?.Spec?.Containers?.SelectMany(c => c.Env ?? []).FirstOrDefault(e => e.Name == AgentConfig.GossipKeyVariable)?.ValueFrom?.SecretKeyRef;
 
-    private static IEnumerable<ValidationProblem> CaProblems(V1Alpha1ConsulCluster cluster, V1Secret secret, DateTimeOffset now)
+    private static IEnumerable<ValidationProblem> CaProblems(V1Alpha1ConsulCluster cluster, V1Secret secret, DateTimeOffset now, ParsedSecrets parsed)
     {
         const string path = "spec.tls.caSecretRef";
         var name = secret.Metadata.Name;
@@ -143,7 +129,7 @@ public static class AdoptedSecrets
             yield break;
         }
 
-        var (ca, unusable) = Load(certificate, key, name);
+        var (ca, unusable) = Load(secret, parsed);
         if (ca is null)
         {
             yield return new(path, unusable!);
@@ -168,16 +154,37 @@ public static class AdoptedSecrets
         }
     }
 
-    private static (CertificateAuthority? Ca, string? Error) Load(string certificate, string key, string secret)
+    // Parsed as KeyMaterialSecrets.Read parses it, and remembered for it: the CA is read once per reconcile, not twice.
+    private static (CertificateAuthority? Ca, string? Error) Load(V1Secret secret, ParsedSecrets parsed)
     {
         try
         {
-            return (CertificateAuthority.Load(certificate, key, $"Secret {secret}"), null);
+            return (KeyMaterialSecrets.ReadCa(secret, parsed), null);
         }
         catch (KeyMaterialException e)
         {
             return (null, e.Message);
         }
+    }
+
+    // A referenced key's value as Consul is handed it, or null with the problem added: missing, or holding white space,
+    // which kubectl create secret --from-file keeps from a file's trailing newline.
+    private static string? Value(V1Secret secret, SecretKeyReference reference, string path, string what, List<ValidationProblem> problems)
+    {
+        var value = KeyMaterialSecrets.Text(secret, reference.Key);
+        if (value is null)
+        {
+            problems.Add(new(path, $"Secret {reference.Name} has no key '{reference.Key}' (it has: {Keys(secret)})"));
+            return null;
+        }
+
+        if (value.Any(char.IsWhiteSpace))
+        {
+            problems.Add(new(path, $"key '{reference.Key}' of Secret {reference.Name} holds white space (a trailing newline?); store the {what} alone, e.g. with kubectl create secret generic --from-literal"));
+            return null;
+        }
+
+        return value;
     }
 
     private static V1Secret? Find(Dictionary<string, V1Secret> byName, string path, string name, List<ValidationProblem> problems)

@@ -80,7 +80,7 @@ public static class KeyMaterialSecrets
         var caSource = AdoptedSecrets.Ca(cluster);
         if (byName.TryGetValue(caSource.Secret, out var caSecret))
         {
-            ca = parsed.GetOrParse(caSecret, () => CertificateAuthority.Load(Text(caSecret, CertificateKey) ?? "", Text(caSecret, PrivateKeyKey) ?? "", $"Secret {caSource.Secret}"));
+            ca = ReadCa(caSecret, parsed);
         }
 
         string? gossipKey = null;
@@ -105,6 +105,10 @@ public static class KeyMaterialSecrets
 
         return new ExistingKeyMaterial(ca, gossipKey, leaves);
     }
+
+    /// <summary>The CA in a Secret, parsed once per resourceVersion; throws <see cref="KeyMaterialException"/> when it cannot be used.</summary>
+    public static CertificateAuthority ReadCa(V1Secret secret, ParsedSecrets parsed) =>
+        parsed.GetOrParse(secret, () => CertificateAuthority.Load(Text(secret, CertificateKey) ?? "", Text(secret, PrivateKeyKey) ?? "", $"Secret {secret.Metadata.Name}"));
 
     public static IEnumerable<V1Secret> Build(V1Alpha1ConsulCluster cluster, KeyMaterial material)
     {
