@@ -72,4 +72,4 @@ with zipfile.ZipFile(archive) as z:
 PY
 echo "$version" > "$tools/version"
 "$bin/helm" version --short
-"$bin/kubectl" version --client | head -1
+"$bin/kubectl" version --client | sed -n 1p
