@@ -72,6 +72,50 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
 
     public string? CaFile => (string?)Config["tls"]?["https"]?["ca_file"] ?? (string?)Config["tls"]?["defaults"]?["ca_file"] ?? (string?)Config["ca_file"];
 
+    /// <summary>The agent's name in gossip and raft: <c>node_name</c>, else (as Consul does) the host name, which for a pod is its name.</summary>
+    public string? NodeName => (string?)Config["node_name"];
+
+    /// <summary>The addresses the agent joins through (<c>retry_join</c>, and the older <c>start_join</c>).</summary>
+    public IReadOnlyList<string> JoinAddresses =>
+        [.. (Config["retry_join"] as JsonArray ?? []).Concat(Config["start_join"] as JsonArray ?? []).Select(a => (string?)a).OfType<string>()];
+
+    /// <summary>The address the agent advertises when its configuration names one (<c>advertise_addr</c>, else a <c>bind_addr</c> that is not 0.0.0.0); a pod's is its pod IP.</summary>
+    public string? AdvertiseAddress => (string?)Config["advertise_addr"] ?? ((string?)Config["bind_addr"] is { } bind && bind != "0.0.0.0" ? bind : null);
+
+    /// <summary>The LAN gossip port: <c>ports.serf_lan</c>, 8301 unless set.</summary>
+    public int SerfLanPort => (int?)Config["ports"]?["serf_lan"] ?? 8301;
+
+    public string Domain => ((string?)Config["domain"] ?? "consul").TrimEnd('.');
+
+    /// <summary>
+    /// [R10] How the agent's internal RPC (raft included) uses TLS: <c>tls.internal_rpc</c> over <c>tls.defaults</c>
+    /// (1.12+), else the top-level keys; incoming verification is on with either <c>verify_incoming</c> or
+    /// <c>verify_incoming_rpc</c> (tlsutil/config.go <c>VerifyIncomingRPC</c>).
+    /// </summary>
+    public bool RpcVerifyOutgoing => Rpc("verify_outgoing") ?? (bool?)Config["verify_outgoing"] ?? false;
+
+    public bool RpcVerifyServerHostname => Rpc("verify_server_hostname") ?? (bool?)Config["verify_server_hostname"] ?? false;
+
+    public bool RpcVerifyIncoming => Rpc("verify_incoming") ?? ((bool?)Config["verify_incoming"] == true || (bool?)Config["verify_incoming_rpc"] == true);
+
+    private bool? Rpc(string key) => (bool?)Config["tls"]?["internal_rpc"]?[key] ?? (bool?)Config["tls"]?["defaults"]?[key];
+
+    /// <summary>
+    /// What an agent on a machine outside Kubernetes starts with: its configuration file as written there, and the files
+    /// it names (certificates), checked against its version's key list as a pod's are. Its data directory lives on the
+    /// machine, so its raft state and keyring outlive every restart.
+    /// </summary>
+    public static AgentStart OnMachine(string version, JsonObject config, IReadOnlyDictionary<string, string> files, IReadOnlyList<string> dnsNames)
+    {
+        var name = (string?)config["node_name"] ?? throw new ArgumentException("a machine's configuration names its node_name", nameof(config));
+        var problems = ConfigKeys.For(version).InvalidKeys(config).Select(k => $"invalid config key {k}").ToList();
+        return new AgentStart(version, (JsonObject)config.DeepClone(), problems, path => files.GetValueOrDefault(path))
+        {
+            DataVolume = $"machine:{name}",
+            DnsNames = dnsNames,
+        };
+    }
+
     /// <summary>Reads what the agent in <paramref name="pod"/> would start with; <paramref name="store"/> holds the ConfigMaps and Secrets it mounts.</summary>
     public static AgentStart Read(JsonObject pod, ObjectStore store, PodRuntime? runtime = null)
     {

@@ -16,6 +16,9 @@ public sealed class ConsulDatacenter(TimeProvider time)
     public const string GlobalManagement = "global-management";
     public const string GlobalManagementId = UpstreamBehaviour.GlobalManagementPolicyId;
 
+    // Machines sort after every pod (the ordinal orders raft members and elections), and their ordinals say which they are.
+    private const int MachineOrdinalBase = 1000;
+
     private readonly Lock gate = new();
     private readonly Dictionary<string, Agent> agents = [];
 
@@ -93,6 +96,43 @@ public sealed class ConsulDatacenter(TimeProvider time)
     }
 
     /// <summary>
+    /// Starts (or restarts) the agent of a machine outside Kubernetes from its own configuration
+    /// (<see cref="AgentStart.OnMachine"/>): a hand-built datacenter's servers, which the pods may join through spec.join.
+    /// It keeps its address (<c>advertise_addr</c>) and data directory across restarts. Null when it started; else why not.
+    /// </summary>
+    public IReadOnlyList<string>? StartMachine(AgentStart start)
+    {
+        var name = start.NodeName ?? throw new ArgumentException("a machine's configuration names its node_name", nameof(start));
+        lock (gate)
+        {
+            var ordinal = agents.Values.FirstOrDefault(a => a.Name == name)?.Ordinal ?? MachineOrdinalBase + agents.Values.Count(a => a.OutsideKubernetes);
+            Start(new PodView(name, ordinal, $"machine:{name}:{Guid.NewGuid():N}", Running: true, Ready: false, () => start), start);
+            PromoteStableServers();
+            ElectLeader();
+            return startFailures.GetValueOrDefault(name);
+        }
+    }
+
+    /// <summary>Stops a machine's agent: with <paramref name="leave"/> as <c>consul leave</c> does (out of gossip and raft), else as a crash or power loss (a failed member, a server a failed voter).</summary>
+    public void StopMachine(string name, bool leave)
+    {
+        lock (gate)
+        {
+            var agent = agents[name];
+            FreezeIndexes();
+            if (leave)
+            {
+                Leave(agent);
+            }
+            else
+            {
+                agent.Status = MemberStatus.Failed;
+                ElectLeader();
+            }
+        }
+    }
+
+    /// <summary>
     /// Brings agents in line with the pods Kubernetes reports: a pod whose container runs, runs its agent (a new pod, by
     /// UID, is a restarted agent), a pod whose container does not run has none, and an agent whose pod is gone was
     /// terminated. Readiness plays no part: it is the kubelet's verdict on the agent (<see cref="PassesReadinessProbe"/>).
@@ -103,7 +143,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
         {
             FreezeIndexes();
             var byName = pods.ToDictionary(p => p.Name);
-            foreach (var agent in agents.Values.Where(a => a.Status == MemberStatus.Alive))
+            foreach (var agent in agents.Values.Where(a => a.Status == MemberStatus.Alive && !a.OutsideKubernetes))
             {
                 if (!byName.TryGetValue(agent.Name, out var pod))
                 {
@@ -476,7 +516,12 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
 
         var generation = formerServers.Count(f => f.Name == pod.Name);
-        var agent = known ?? new Agent(pod.Name, pod.Ordinal, start.Server, $"10.0.{(start.Server ? 0 : 1)}.{pod.Ordinal + 10 + (100 * generation)}", Guid.NewGuid().ToString()) { DataVolume = start.DataVolume };
+        var outside = pod.Ordinal >= MachineOrdinalBase;
+        var agent = known ?? new Agent(pod.Name, pod.Ordinal, start.Server, outside ? start.AdvertiseAddress ?? throw new ArgumentException($"machine {pod.Name} names no advertise_addr") : $"10.0.{(start.Server ? 0 : 1)}.{pod.Ordinal + 10 + (100 * generation)}", Guid.NewGuid().ToString())
+        {
+            DataVolume = start.DataVolume,
+            OutsideKubernetes = outside,
+        };
         agents[pod.Name] = agent;
 
         // [G1] A keyring file in the data directory wins over `encrypt`: a server's data volume outlives its pod, a
@@ -490,7 +535,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
             }
         }
 
-        if (JoinProblem(agent) is { } problem)
+        if ((RetryJoinProblem(agent, start) ?? JoinProblem(agent)) is { } problem)
         {
             startFailures[pod.Name] = [problem];
             return;
@@ -533,8 +578,23 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
         else if (!agent.InRaft && leader is not null)
         {
-            JoinRaft(agent);
+            AddThroughLeader(agent);
         }
+    }
+
+    // [R5] The leader adds the server, which takes verified RPC both ways [R10]: the leader replicates to it, it forwards
+    // to the leader. A refusal is what the server would log, and it stays out of raft.
+    private void AddThroughLeader(Agent server)
+    {
+        var leading = agents[leader!];
+        if ((RpcTls.Problem(leading, server, time.GetUtcNow()) ?? RpcTls.Problem(server, leading, time.GetUtcNow())) is { } refused)
+        {
+            startFailures[server.Name] = [refused];
+            return;
+        }
+
+        startFailures.Remove(server.Name);
+        JoinRaft(server);
     }
 
     // [R5] The leader adds a server new to raft (or back after leaving) as a non-voter; autopilot promotes it once stable.
@@ -650,6 +710,35 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
     }
 
+    // [G3] agent/retry_join.go: an agent joins the LAN pool through the addresses it lists (retry_join), retrying until
+    // one answers; reaching one member is enough, gossip brings the rest. A DNS name resolves to what it names: a pod's
+    // own name, or a headless Service's name to every pod behind it (DnsNames are <pod>.<service>.<ns>.svc...). The first
+    // server of a datacenter finds nobody and starts the pool; a client that finds nobody keeps retrying, a member of
+    // nothing. **Simplification**: an agent that reaches none of the members while some are alive would gossip in a pool
+    // of its own (and a server with bootstrap_expect could bootstrap a second raft there); here it is refused instead,
+    // so a missing join address fails loudly.
+    private string? RetryJoinProblem(Agent joining, AgentStart start)
+    {
+        var members = Alive.Where(a => a != joining).ToList();
+        if ((members.Count == 0 && joining.Server) || members.Any(m => start.JoinAddresses.Any(address => Reaches(address, m))))
+        {
+            return null;
+        }
+
+        var known = members.Count == 0 ? "no agent runs yet" : $"none of the datacenter's members ({string.Join(", ", members.Select(m => $"{m.Name} at {m.Ip}").Order(StringComparer.Ordinal))})";
+        return $"retry_join [{string.Join(", ", start.JoinAddresses)}] reaches {known}; this agent would gossip in a pool of its own";
+    }
+
+    private static bool Reaches(string address, Agent member)
+    {
+        var (host, port) = address.StartsWith('[') && address.IndexOf(']') is var close and > 0
+            ? (address[1..close], address[(close + 1)..].TrimStart(':'))
+            : address.LastIndexOf(':') is var colon and > 0 ? (address[..colon], address[(colon + 1)..]) : (address, "");
+        var names = member.Start?.DnsNames ?? [];
+        var resolves = host == member.Ip || names.Contains(host) || names.Any(n => n.Length > host.Length + 1 && n.EndsWith("." + host, StringComparison.Ordinal) && n.IndexOf('.') == n.Length - host.Length - 1);
+        return resolves && (port.Length == 0 || port == (member.Start?.SerfLanPort ?? 8301).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     // [G2] memberlist decrypts with any key of its ring and encrypts with its primary: a member can join only if every
     // alive member holds its primary key and it holds theirs; an unencrypted agent cannot talk to an encrypted pool.
     private string? JoinProblem(Agent joining)
@@ -689,9 +778,9 @@ public sealed class ConsulDatacenter(TimeProvider time)
             elected = true;
         }
 
-        foreach (var waiting in agents.Values.Where(a => a.Server && !a.InRaft && a.Status == MemberStatus.Alive))
+        foreach (var waiting in agents.Values.Where(a => a.Server && !a.InRaft && a.Status == MemberStatus.Alive).ToList())
         {
-            JoinRaft(waiting);
+            AddThroughLeader(waiting);
         }
 
         // [R9] agent/consul/leader.go joinConsulServer: a server raft lists at another address than the one it advertises
@@ -703,13 +792,15 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
     }
 
-    // [R1] agent/consul/server_serf.go maybeBootstrap: a new datacenter bootstraps once as many servers as their
-    // bootstrap_expect have joined, and not at all while any of them expects another number (or none); [R3] nor while
-    // any server reports raft peers (the caller checks that none does). The bootstrap configuration makes them all voters.
+    // [R1] agent/consul/server_serf.go maybeBootstrap, run only by a server with bootstrap_expect: a new datacenter
+    // bootstraps once that many servers (with or without an expect of their own) have joined, and not at all while any
+    // of them expects another number; [R3] nor while any server reports raft peers (the caller checks that none does).
+    // The bootstrap configuration makes them all voters.
     private void Bootstrap()
     {
         var servers = agents.Values.Where(a => a.Server && a.Status == MemberStatus.Alive).ToList();
-        if (servers.Count > 0 && servers[0].BootstrapExpect > 0 && servers.All(s => s.BootstrapExpect == servers[0].BootstrapExpect) && servers.Count >= servers[0].BootstrapExpect)
+        var expects = servers.Select(s => s.BootstrapExpect).Where(e => e > 0).Distinct().ToList();
+        if (expects is [var expect] && servers.Count >= expect)
         {
             foreach (var server in servers)
             {
@@ -772,6 +863,9 @@ public sealed class ConsulDatacenter(TimeProvider time)
         public int BootstrapExpect => Start?.BootstrapExpect ?? 0;
 
         public bool KeyringResponsive { get; set; } = true;
+
+        /// <summary>A machine's agent (<see cref="StartMachine"/>), which no pod runs.</summary>
+        public bool OutsideKubernetes { get; init; }
 
         /// <summary>How many raft entries this server trails the leader by.</summary>
         public ulong RaftLag { get; set; }

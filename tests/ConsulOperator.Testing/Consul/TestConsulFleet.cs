@@ -103,6 +103,13 @@ public sealed class TestConsulFleet : IAsyncDisposable
     /// <summary>The cluster's simulated datacenter, set up if it was not yet; null while the cluster has no agent pod.</summary>
     public ConsulDatacenter? Datacenter(string ns, string cluster) => Site(ns, cluster)?.Datacenter;
 
+    /// <summary>The cluster's simulated datacenter, set up now if it was not yet: where machines outside Kubernetes run before the cluster has a pod.</summary>
+    public ConsulDatacenter DatacenterFor(string ns, string cluster)
+    {
+        pods.GetOrAdd($"{ns}/{cluster}", _ => new());
+        return Site(ns, cluster)!.Datacenter;
+    }
+
     /// <summary>The cluster's raft leader as of the pods Kubernetes reports right now (agents otherwise catch up on the next request).</summary>
     public string? CurrentLeader(string ns, string cluster)
     {

@@ -175,16 +175,17 @@ public sealed class TestConsulServer : IAsyncDisposable
         : request.Headers.Authorization.FirstOrDefault() is { } bearer && bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? bearer[7..].Trim().Split(' ')[0]
         : null;
 
-    // A pod name reaches that agent; any other name (the server Service) reaches an alive server, the leader if there is one.
+    // A pod name reaches that agent; any other name (the server Service) reaches an alive server pod, the leader if it is
+    // one. A Service selects pods, so the servers of machines outside Kubernetes are never behind it.
     private static Agent? Addressed(ConsulDatacenter datacenter, string host)
     {
         var label = host.Split('.')[0];
-        if (datacenter.Find(label) is { } agent)
+        if (datacenter.Find(label) is { OutsideKubernetes: false } agent)
         {
             return agent.Status == MemberStatus.Alive ? agent : null;
         }
 
-        var servers = datacenter.Agents.Where(a => a.Server && a.Status == MemberStatus.Alive).OrderBy(a => a.Name != datacenter.Leader).ThenBy(a => a.Ordinal);
+        var servers = datacenter.Agents.Where(a => a.Server && a.Status == MemberStatus.Alive && !a.OutsideKubernetes).OrderBy(a => a.Name != datacenter.Leader).ThenBy(a => a.Ordinal);
         return servers.FirstOrDefault();
     }
 }
