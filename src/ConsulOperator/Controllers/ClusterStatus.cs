@@ -27,7 +27,7 @@ public static class ClusterStatus
         var firstLeafExpiry = material.Leaves.Values.Min(l => l.NotAfter);
 
         var conditions = cluster.Status?.Conditions;
-        var health = AssessConsul(spec.Servers.Replicas, consul);
+        var health = AssessConsul(spec.Servers.Replicas, consul, Desired.KeyMaterialSecrets.NamesOf(cluster));
 
         // Without a leader the pods are not ready (the probe asks for one), so raft speaks first: a datacenter that has
         // had a leader and lost it is degraded whatever the pods show; one that never had one is still coming up.
@@ -97,9 +97,10 @@ public static class ClusterStatus
 
     /// <summary>
     /// Healthy only when raft has a leader, every server in the raft configuration is a voter that autopilot calls
-    /// healthy, and there are as many voters as the spec asks for servers.
+    /// healthy (the servers outside Kubernetes that spec.join adds included: they count in the quorum like any other),
+    /// and as many of the voters are this cluster's server pods as the spec asks for.
     /// </summary>
-    public static (bool Healthy, string Reason, string Message) AssessConsul(int wantedServers, ConsulObservation consul)
+    public static (bool Healthy, string Reason, string Message) AssessConsul(int wantedServers, ConsulObservation consul, Desired.Names names)
     {
         if (!consul.Asked)
         {
@@ -113,7 +114,7 @@ public static class ClusterStatus
 
         if (consul.Leader is null)
         {
-            var verdict = QuorumLoss.Assess(consul.Survey ?? []);
+            var verdict = QuorumLoss.Assess(consul.Survey ?? [], names);
             return (false, verdict.Reason, verdict.Message);
         }
 
@@ -129,13 +130,15 @@ public static class ClusterStatus
             return (false, "ServersNotVoters", $"not yet voters: {string.Join(", ", nonVoters)}");
         }
 
-        var voters = consul.Raft.Servers.Count;
-        if (voters != wantedServers)
+        var outside = consul.Raft.Servers.Where(s => names.ParsePod(s.Node) is not (Desired.Components.Server, _)).Select(s => s.Node).Order(StringComparer.Ordinal).ToList();
+        var ours = consul.Raft.Servers.Count - outside.Count;
+        if (ours != wantedServers)
         {
-            return (false, "RaftMembershipMismatch", $"raft has {voters} voters; spec.servers.replicas is {wantedServers}");
+            return (false, "RaftMembershipMismatch", $"raft has {ours} voters from this cluster's server pods; spec.servers.replicas is {wantedServers}");
         }
 
-        return (true, "Healthy", $"leader {consul.Leader}; {voters} healthy voters; failure tolerance {consul.Autopilot?.FailureTolerance ?? 0}");
+        var outsideNote = outside.Count == 0 ? "" : $" ({outside.Count} outside Kubernetes: {string.Join(", ", outside)})";
+        return (true, "Healthy", $"leader {consul.Leader}; {consul.Raft.Servers.Count} healthy voters{outsideNote}; failure tolerance {consul.Autopilot?.FailureTolerance ?? 0}");
     }
 
     /// <summary>The status of a refused spec: the reason in Ready and Degraded, everything else observed as it was.</summary>

@@ -70,6 +70,12 @@ public sealed class ConsulClusterReconciler(
             return ReconcileResult.Done;
         }
 
+        if (OutsideServers.MergeRefusal(cluster, caches.ConfigMaps.Find(ns, names.ServerConfigMap)) is { } merge)
+        {
+            await RefuseAsync(cluster, "JoinWouldMergeDatacenters", merge, cancel);
+            return ReconcileResult.Done;
+        }
+
         if (cluster.Spec.Dns.CoreDns.Patch)
         {
             cluster = await api.AddFinalizerAsync(cluster, DnsFinalizer, cancel);
@@ -96,7 +102,7 @@ public sealed class ConsulClusterReconciler(
         // One operation on the agents at a time: scaling, then pod restarts, then a gossip key rotation.
         var waiting = recovery.Waiting ?? scaling ?? await RollPodsAsync(cluster, plan.Material, servers, observation, cancel);
         var gossipRotation = new GossipRotationOutcome(cluster.Status?.GossipRotation, null);
-        if (waiting is null && consulClient is not null && ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation).Healthy)
+        if (waiting is null && consulClient is not null && ClusterStatus.AssessConsul(cluster.Spec.Servers.Replicas, observation, names).Healthy)
         {
             // Only on a settled, healthy cluster: an agent restarting mid-rotation could start with a key the others dropped.
             gossipRotation = await gossip.EnsureAsync(cluster, consulClient, cancel);
@@ -284,7 +290,7 @@ public sealed class ConsulClusterReconciler(
 
         var roll = PodRoll.Decide(
             AgentPods(names, Components.Server), AgentPods(names, Components.Client), servers.Status.UpdateRevision, clients?.Status?.UpdateRevision,
-            pod => material.Leaves.GetValueOrDefault($"{pod}-tls")?.IssuedAt, plan.Current, observation);
+            pod => material.Leaves.GetValueOrDefault($"{pod}-tls")?.IssuedAt, plan.Current, observation, names);
         if (roll.Restart is { } pod)
         {
             logger.LogInformation("Restarting {Pod}: it {Reason}", pod, roll.Reason);

@@ -55,7 +55,7 @@ public sealed record OutageRecovery(RecoveryStatus? Status, string? Restart, str
             return Wait(Record(RecoveryPhase.Waiting, $"no server can be asked whether quorum is lost{(consul.Problem is null ? "" : $" ({consul.Problem})")}"));
         }
 
-        var verdict = QuorumLoss.Assess(consul.Survey);
+        var verdict = QuorumLoss.Assess(consul.Survey, names);
         if (verdict.Reason != QuorumLoss.Lost)
         {
             return Wait(Record(RecoveryPhase.Waiting, $"raft has no leader, but quorum is not lost ({verdict.Reason}): a recovery runs only when too few voters are left to elect one"));

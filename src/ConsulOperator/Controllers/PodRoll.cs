@@ -22,9 +22,10 @@ public sealed record PodRoll(string? Restart, string? Reason, string? Waiting)
     /// <param name="certificateIssued">When the certificate a pod serves with was issued, by pod name; null when it has none of its own.</param>
     /// <param name="wantedServers">Servers the StatefulSet runs now.</param>
     /// <param name="consul">What Consul says now.</param>
+    /// <param name="names">The cluster's names, to tell its server pods from servers outside Kubernetes.</param>
     public static PodRoll Decide(
         IReadOnlyList<AgentPod> servers, IReadOnlyList<AgentPod> clients, string? serverRevision, string? clientRevision,
-        Func<string, DateTimeOffset?> certificateIssued, int wantedServers, ConsulObservation consul)
+        Func<string, DateTimeOffset?> certificateIssued, int wantedServers, ConsulObservation consul, Desired.Names names)
     {
         string? Due(AgentPod pod, string? revision) =>
             revision is not null && pod.Revision != revision ? "runs an old pod template"
@@ -46,7 +47,7 @@ public sealed record PodRoll(string? Restart, string? Reason, string? Waiting)
             return new PodRoll(null, null, $"{restarting}: waiting for {notReady.Name} to be ready");
         }
 
-        var (healthy, _, why) = ClusterStatus.AssessConsul(wantedServers, consul);
+        var (healthy, _, why) = ClusterStatus.AssessConsul(wantedServers, consul, names);
         if (!healthy)
         {
             return new PodRoll(null, null, $"{restarting}: waiting until every server is a healthy voter ({why})");

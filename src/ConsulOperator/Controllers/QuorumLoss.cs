@@ -17,7 +17,9 @@ public static class QuorumLoss
     /// <summary>The condition reason and message for a cluster without a leader, and the voters that answer, furthest along their log first.</summary>
     public sealed record Verdict(string Reason, string Message, IReadOnlyList<ServerAnswer> Survivors);
 
-    public static Verdict Assess(IReadOnlyList<ServerAnswer> answers)
+    /// <param name="answers">What each of this cluster's server pods said of itself.</param>
+    /// <param name="names">The cluster's names: a voter that is none of its server pods runs outside Kubernetes (spec.join) and was not asked.</param>
+    public static Verdict Assess(IReadOnlyList<ServerAnswer> answers, Desired.Names names)
     {
         var answered = answers.Where(a => a.Answered).ToList();
         var silent = answers.Where(a => !a.Answered).Select(a => $"{a.Pod} ({a.Problem})").ToList();
@@ -40,15 +42,20 @@ public static class QuorumLoss
             return new Verdict(NoLeader, $"raft has no leader, but {census}, so an election can finish", survivors);
         }
 
-        var gone = voters.Where(v => !byId.ContainsKey(v.ID)).Select(v => v.Node == "(unknown)" ? $"ID {v.ID} at {v.Address}" : $"{v.Node} (ID {v.ID}, {v.Address})").ToList();
+        bool Outside(RaftServer voter) => voter.Node != "(unknown)" && names.ParsePod(voter.Node) is not (Desired.Components.Server, _);
+        var missing = voters.Where(v => !byId.ContainsKey(v.ID)).ToList();
+        var outside = missing.Where(Outside).Select(v => $"{v.Node} ({v.Address})").ToList();
+        var gone = missing.Where(v => !Outside(v)).Select(v => v.Node == "(unknown)" ? $"ID {v.ID} at {v.Address}" : $"{v.Node} (ID {v.ID}, {v.Address})").ToList();
         var strangers = answered.Where(a => a.NodeId is null || !voters.Any(v => v.ID == a.NodeId)).Select(a => a.Pod).ToList();
-        var recovery = survivors.Count == 0
+        var recovery = outside.Count > 0
+            ? "servers outside Kubernetes are voters too, so a reset of raft must be written on every surviving server, outside ones included, by hand (docs/operations.md, \"Lost quorum\"); spec.recovery is refused with spec.join"
+            : survivors.Count == 0
             ? "no voter survives: the data can only come back from a snapshot"
             : $"only a reset of raft on the survivors can bring a leader back: spec.recovery with a new request and servers {string.Join(", ", survivors.Select(s => s.Pod))} " +
               $"makes them the only voters through raft/peers.json, where {survivors[0].Pod} holds the highest last index (docs/operations.md, \"Lost quorum\"); the operator does this only on request, once quorum has been lost for spec.recovery.minOutage";
         return new Verdict(
             Lost,
-            $"raft cannot elect a leader: {census}; gone: {string.Join(", ", gone)}" +
+            $"raft cannot elect a leader: {census}{Listed("; gone: ", gone)}{Listed("; outside Kubernetes, not asked: ", outside)}" +
             $"{Listed("; answering without a place in raft (empty volumes, new node IDs): ", strangers)}{Listed("; not answering: ", silent)}; {recovery}",
             survivors);
     }

@@ -61,7 +61,7 @@ public sealed record ServerScalingStep(int Replicas, string? Waiting, RaftServer
             return new ServerScalingStep(current, $"{direction}: waiting for all {current} server pods to be ready", null);
         }
 
-        var (healthy, _, why) = ClusterStatus.AssessConsul(current, consul);
+        var (healthy, _, why) = ClusterStatus.AssessConsul(current, consul, names);
         if (!healthy)
         {
             return new ServerScalingStep(current, $"{direction}: waiting until every server is a healthy voter ({why})", null);

@@ -38,8 +38,8 @@ public static class AgentConfig
         ["data_dir"] = "the operator's pod layout",
         ["server"] = "the StatefulSet the agent runs in",
         ["bootstrap"] = "spec.servers.replicas",
-        ["bootstrap_expect"] = "spec.servers.replicas (pinned at first bootstrap)",
-        ["retry_join"] = "the headless server Service",
+        ["bootstrap_expect"] = "spec.servers.replicas (pinned at first bootstrap; none with spec.join)",
+        ["retry_join"] = "the headless server Service and spec.join",
         ["encrypt"] = "spec.gossip (the key lives in a Secret)",
         ["ports"] = "the operator's Services and probes",
         ["addresses"] = "the operator's Services and probes",
@@ -73,7 +73,15 @@ public static class AgentConfig
         var version = ConsulVersion.Parse(spec.Version);
         var config = Common(spec, names, version, server: true);
         config["server"] = true;
-        config["bootstrap_expect"] = bootstrapExpect;
+
+        // Servers that join a running datacenter must never bootstrap one of their own: a server without
+        // bootstrap_expect never tries (agent/consul/server_serf.go lanNodeJoin calls maybeBootstrap only when it is set),
+        // and waits for that datacenter's leader to add it to raft. With it, three pods that found each other before
+        // they found the outside servers could bootstrap a second raft in the same gossip pool.
+        if (spec.Join is not { Count: > 0 })
+        {
+            config["bootstrap_expect"] = bootstrapExpect;
+        }
 
         // A restarted server must come back as the same raft voter; leaving on every rolling restart would shrink and
         // regrow raft each time. Servers that go for good are taken out of raft by the operator.
@@ -165,7 +173,7 @@ public static class AgentConfig
 
             // DNS and HTTPS must answer on the pod IP, for the DNS Service and the operator.
             ["client_addr"] = "0.0.0.0",
-            ["retry_join"] = new JsonArray(names.ServerJoinAddress),
+            ["retry_join"] = new JsonArray([names.ServerJoinAddress, .. (spec.Join ?? []).Select(a => JsonValue.Create(a))]),
             ["disable_update_check"] = true,
             ["ports"] = Ports(version),
         };

@@ -92,6 +92,44 @@ public class ConsulClusterValidatorTests
         Assert.Contains(ConfigValidation.Validate(cluster), p => p.Path == "metadata.name" && p.Message.Contains(message, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Joining_outside_servers_needs_their_keys_and_addresses_and_every_problem_is_named_at_once()
+    {
+        var cluster = Clusters.Default(change: s =>
+        {
+            s.Join = ["consul-vm-0.corp.example", "10.0.0.5:8301", "[fd00::5]:8301", "provider=aws tag_key=consul", "10.0.0.5:99999", "bad host", "[not-v6]", "consul-vm-0.corp.example"];
+            s.Recovery = new RecoverySpec { Request = "r1", Servers = ["consul-server-0"] };
+        });
+
+        var problems = ConfigValidation.Validate(cluster).Select(p => $"{p.Path}: {p.Message}").ToList();
+
+        Assert.Contains(problems, p => p.StartsWith("spec.join[3]: \"provider=aws tag_key=consul\" looks like a cloud auto-join setting", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("spec.join[4]: \"10.0.0.5:99999\" has port \"99999\"; a port is 1 to 65535", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("spec.join[5]: \"bad host\" is not an address", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("spec.join[6]: \"[not-v6]\" is not an address", StringComparison.Ordinal));
+        Assert.Contains("spec.join: \"consul-vm-0.corp.example\" is listed 2 times", problems);
+        Assert.Contains(problems, p => p.StartsWith("spec.tls.caSecretRef: is required with spec.join", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("spec.gossip.keySecretRef: is required with spec.join", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("spec.acl.bootstrapTokenSecretRef: is required with spec.join", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("spec.recovery: cannot be used with spec.join", StringComparison.Ordinal));
+        Assert.DoesNotContain(problems, p => p.StartsWith("spec.join[0]", StringComparison.Ordinal) || p.StartsWith("spec.join[1]", StringComparison.Ordinal) || p.StartsWith("spec.join[2]", StringComparison.Ordinal));
+        Assert.Equal(9, problems.Count);
+    }
+
+    [Fact]
+    public void Joining_with_the_datacenters_own_keys_is_valid()
+    {
+        var cluster = Clusters.Default(change: s =>
+        {
+            s.Join = ["consul-vm-0.corp.example", "10.0.0.5"];
+            s.Tls.CaSecretRef = new() { Name = "corp-ca" };
+            s.Gossip.KeySecretRef = new() { Name = "corp-gossip", Key = "key" };
+            s.Acl.BootstrapTokenSecretRef = new() { Name = "corp-token", Key = "token" };
+        });
+
+        Assert.Empty(ConfigValidation.Validate(cluster));
+    }
+
     private static readonly Dictionary<string, Action<ConsulClusterSpec>> Changes = new()
     {
         ["even servers"] = s => s.Servers.Replicas = 4,

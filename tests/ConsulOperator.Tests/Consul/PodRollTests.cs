@@ -5,6 +5,7 @@ namespace ConsulOperator.Tests.Consul;
 
 public class PodRollTests
 {
+    private static readonly ConsulOperator.Desired.Names Names = new("consul", "consul", "cluster.local");
     private static readonly DateTimeOffset Started = new(2026, 11, 23, 8, 0, 0, TimeSpan.Zero);
     private static readonly ConsulObservation Healthy = new(
         "10.0.0.11:8300",
@@ -45,13 +46,13 @@ public class PodRollTests
         servers[1] = servers[1] with { Ready = false };
         Assert.Equal(new PodRoll(null, null, "3 agent pods to restart: waiting for consul-server-1 to be ready"), Decide(servers, []));
 
-        var roll = PodRoll.Decide(Servers("old"), [], "new", null, _ => null, 3, Healthy with { LeaderAddress = null });
+        var roll = PodRoll.Decide(Servers("old"), [], "new", null, _ => null, 3, Healthy with { LeaderAddress = null }, Names);
         Assert.Null(roll.Restart);
         Assert.Contains("raft has no leader", roll.Waiting, StringComparison.Ordinal);
     }
 
     private static PodRoll Decide(List<AgentPod> servers, List<AgentPod> clients, Func<string, DateTimeOffset?>? issued = null) =>
-        PodRoll.Decide(servers, clients, "new", "new", issued ?? (_ => null), 3, Healthy);
+        PodRoll.Decide(servers, clients, "new", "new", issued ?? (_ => null), 3, Healthy, Names);
 
     private static List<AgentPod> Servers(params string[] revisions) =>
         [.. Enumerable.Range(0, 3).Select(i => new AgentPod($"consul-server-{i}", i, revisions[Math.Min(i, revisions.Length - 1)], true, Started, true))];

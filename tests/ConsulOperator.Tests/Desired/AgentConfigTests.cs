@@ -30,6 +30,7 @@ public class AgentConfigTests
         ["no-acl-no-gossip-no-ui"] = s => { s.Acl.Enabled = false; s.Gossip.Encryption = false; s.Ui.Enabled = false; },
         ["acl-allow-async"] = s => { s.Acl.DefaultPolicy = AclPolicy.Allow; s.Acl.DownPolicy = AclDownPolicy.AsyncCache; },
         ["https-without-client-certs"] = s => s.Tls.HttpsVerifyIncoming = false,
+        ["joining-outside-servers"] = s => s.Join = ["consul-vm-0.corp.example", "192.168.10.11:8301"],
     };
 
     [Theory]
@@ -92,6 +93,20 @@ public class AgentConfigTests
         Assert.Equal(8501, (int)config["ports"]!["https"]!);
         Assert.Equal(8600, (int)config["ports"]!["dns"]!);
         Assert.Equal(8503, (int)config["ports"]!["grpc_tls"]!);
+    }
+
+    [Fact]
+    public void Servers_joining_outside_servers_list_them_after_the_service_and_never_bootstrap_by_themselves()
+    {
+        var cluster = Cluster("1.16.1", s => s.Join = ["consul-vm-0.corp.example", "[fd00::11]:8301"]);
+
+        var server = AgentConfig.Server(cluster.Spec, Names(), bootstrapExpect: 3);
+        var client = AgentConfig.Client(cluster.Spec, Names());
+
+        Assert.Null(server["bootstrap_expect"]);
+        string[] joins = ["consul-server.consul.svc.cluster.local", "consul-vm-0.corp.example", "[fd00::11]:8301"];
+        Assert.Equal(joins, server["retry_join"]!.AsArray().Select(a => (string?)a));
+        Assert.Equal(joins, client["retry_join"]!.AsArray().Select(a => (string?)a));
     }
 
     [Theory]

@@ -122,6 +122,20 @@ public class ClusterStatusTests
         Assert.Contains("never bootstraps twice", Conditions.Find(status.Conditions, ClusterStatus.AclReady)!.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Servers_outside_kubernetes_count_in_raft_but_not_against_the_replicas_and_one_unhealthy_is_unhealthy()
+    {
+        var names = new ConsulOperator.Desired.Names("consul", "consul", "cluster.local");
+        var joined = Observation(("consul-vm-0", true, true), ("consul-server-0", true, true), ("consul-server-1", true, true), ("consul-server-2", true, true), ("consul-vm-1", true, true));
+
+        Assert.Equal((true, "Healthy"), (ClusterStatus.AssessConsul(3, joined, names).Healthy, ClusterStatus.AssessConsul(3, joined, names).Reason));
+        Assert.Contains("5 healthy voters (2 outside Kubernetes: consul-vm-0, consul-vm-1)", ClusterStatus.AssessConsul(3, joined, names).Message, StringComparison.Ordinal);
+        Assert.Equal("RaftMembershipMismatch", ClusterStatus.AssessConsul(5, joined, names).Reason);
+
+        var machineDown = Observation(("consul-vm-0", true, false), ("consul-server-0", true, true), ("consul-server-1", true, true), ("consul-server-2", true, true));
+        Assert.Equal(("ServersUnhealthy", false), (ClusterStatus.AssessConsul(3, machineDown, names).Reason, ClusterStatus.AssessConsul(3, machineDown, names).Healthy));
+    }
+
     private static ConsulObservation Observation(params (string Name, bool Voter, bool Healthy)[] servers) => new(
         "10.0.0.10:8300",
         new RaftConfiguration([.. servers.Select((s, i) => new RaftServer($"id-{i}", s.Name, $"10.0.0.{10 + i}:8300", i == 0, s.Voter))], 1),

@@ -84,6 +84,15 @@ public sealed class ConsulClusterSpec
     /// </summary>
     public RecoverySpec? Recovery { get; set; }
 
+    /// <summary>
+    /// Servers outside Kubernetes to join (host, host:port, IPv4 or [IPv6]:port; 8301 unless given), added to every
+    /// agent's retry_join: the pods then join that datacenter's raft instead of bootstrapping one, and its servers count
+    /// in every quorum check. Needs the datacenter's own CA, gossip key and management token (spec.tls.caSecretRef,
+    /// spec.gossip.keySecretRef, spec.acl.bootstrapTokenSecretRef). docs/migration.md walks through it.
+    /// </summary>
+    [MaxLength(16)]
+    public List<string>? Join { get; set; }
+
     /// <summary>Raw agent configuration merged into both server and client configuration. Every key must be a valid Consul configuration key for the version; keys the operator manages are refused.</summary>
     [PreserveUnknownFields]
     public JsonObject? ExtraConfig { get; set; }

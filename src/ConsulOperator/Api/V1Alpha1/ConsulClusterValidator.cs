@@ -79,6 +79,7 @@ public static partial class ConsulClusterValidator
         CheckTls(spec, problems);
         CheckDns(spec, problems);
         CheckAdopted(spec, problems);
+        CheckJoin(spec, problems);
         return problems;
     }
 
@@ -99,6 +100,80 @@ public static partial class ConsulClusterValidator
         {
             problems.Add(new("spec.acl.bootstrapTokenSecretRef", "needs spec.acl.enabled: without ACLs there is no management token to use"));
         }
+    }
+
+    // Joining a datacenter that runs elsewhere: its servers accept only agents with its CA, its gossip key, and (with
+    // ACLs) tokens its own management token makes; its ACLs are bootstrapped already, so no new token can be.
+    private static void CheckJoin(ConsulClusterSpec spec, List<ValidationProblem> problems)
+    {
+        if (spec.Join is not { Count: > 0 } join)
+        {
+            return;
+        }
+
+        for (var i = 0; i < join.Count; i++)
+        {
+            if (JoinAddressProblem(join[i]) is { } problem)
+            {
+                problems.Add(new($"spec.join[{i}]", $"\"{join[i]}\" {problem}"));
+            }
+        }
+
+        foreach (var duplicate in join.GroupBy(a => a, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            problems.Add(new("spec.join", $"\"{duplicate.Key}\" is listed {duplicate.Count()} times"));
+        }
+
+        const string outside = "spec.join joins a datacenter that already runs";
+        if (spec.Tls.CaSecretRef is null)
+        {
+            problems.Add(new("spec.tls.caSecretRef", $"is required with spec.join: {outside}, and its servers trust only certificates from its own CA; put that CA in a Secret and name it here"));
+        }
+
+        if (spec.Gossip.Encryption && spec.Gossip.KeySecretRef is null)
+        {
+            problems.Add(new("spec.gossip.keySecretRef", $"is required with spec.join and gossip encryption: {outside}, and its members talk only with its own gossip key"));
+        }
+
+        if (spec.Acl.Enabled && spec.Acl.BootstrapTokenSecretRef is null)
+        {
+            problems.Add(new("spec.acl.bootstrapTokenSecretRef", $"is required with spec.join and ACLs: {outside}, whose ACLs were bootstrapped once already; name the Secret with its management token"));
+        }
+
+        if (spec.Recovery is not null)
+        {
+            problems.Add(new("spec.recovery", "cannot be used with spec.join: the servers outside Kubernetes are in the same raft, and a reset of raft must be written on them too, by hand (docs/operations.md, \"Lost quorum\")"));
+        }
+    }
+
+    /// <summary>What is wrong with one spec.join entry, or null: a DNS name, an IPv4 address or a bracketed IPv6 address, each with an optional port.</summary>
+    private static string? JoinAddressProblem(string address)
+    {
+        if (address.Contains('='))
+        {
+            return "looks like a cloud auto-join setting (provider=...); only addresses are supported, list the servers' names or IPs";
+        }
+
+        var (host, port) = address.StartsWith('[') && address.IndexOf(']') is var close and > 0
+            ? (address[1..close], address[(close + 1)..] is { Length: > 0 } rest ? rest.StartsWith(':') ? rest[1..] : null : "")
+            : address.Split(':') switch
+            {
+                [var h] => (h, ""),
+                [var h, var p] => (h, p),
+                _ => ("", null),
+            };
+        var bracketed = address.StartsWith('[');
+        var hostValid = bracketed
+            ? IPAddress.TryParse(host, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            : Regex.IsMatch(host, Patterns.IPv4) || (host.Length <= 253 && Regex.IsMatch(host, Patterns.DnsName));
+        if (!hostValid || port is null)
+        {
+            return "is not an address: use a DNS name, an IPv4 address or [an IPv6 address], optionally followed by :port";
+        }
+
+        return port.Length == 0 || int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number is >= 1 and <= 65535
+            ? null
+            : $"has port \"{port}\"; a port is 1 to 65535 (Consul's LAN gossip port is 8301)";
     }
 
     private static void CheckTls(ConsulClusterSpec spec, List<ValidationProblem> problems)
