@@ -6,6 +6,12 @@ using ConsulOperator.Yaml;
 
 // Runs the test API server on its own, for trying `consul-operator run` by hand (see README):
 //   dotnet run --project tests/ConsulOperator.Testing -- --port 6443 --consul-port 8501 --kubeconfig /tmp/test-kubeconfig --apply config/samples/consulcluster.yaml
+// The consul CLI's simulated commands, for the containers the simulated kubelet runs (ConsulCli).
+if (args is ["consul", .. var cli])
+{
+    return await ConsulCli.RunAsync(cli, Console.Out, Console.Error);
+}
+
 var port = Value("--port") is { } p ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : 6443;
 var kubeconfig = Value("--kubeconfig") ?? Path.Combine(Path.GetTempPath(), "consul-operator-test-kubeconfig");
 var namespaces = new[] { "default", "kube-system", "consul", "consul-operator" };
@@ -55,5 +61,6 @@ Console.CancelKeyPress += (_, e) =>
 };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
 await stop.Task;
+return 0;
 
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

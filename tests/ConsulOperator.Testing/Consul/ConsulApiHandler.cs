@@ -31,6 +31,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         ("acl/bootstrap", ["PUT"]), ("acl/token/self", ["GET"]), ("acl/token", ["PUT"]), ("acl/token/*", ["GET", "PUT", "DELETE"]), ("acl/tokens", ["GET"]),
         ("acl/policy", ["PUT"]), ("acl/policy/name/*", ["GET"]), ("acl/policy/*", ["GET", "PUT", "DELETE"]), ("acl/policies", ["GET"]),
         ("kv/*", ["GET", "PUT", "DELETE"]),
+        ("snapshot", ["GET", "PUT"]),
     ];
 
     private static readonly string[] IntervalCheckKinds = ["HTTP", "TCP", "GRPC", "UDP", "H2PING"];
@@ -95,6 +96,10 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             ("GET", [_, "kv", .. var key]) => NeedsLeader() ?? Require(acl, "key", string.Join('/', key), false) ?? Read(ReadKey(string.Join('/', key))),
             ("PUT", [_, "kv", .. var key]) => NeedsLeader() ?? Require(acl, "key", string.Join('/', key), true) ?? WriteKey(string.Join('/', key), raw ?? []),
             ("DELETE", [_, "kv", .. var key]) => NeedsLeader() ?? Require(acl, "key", string.Join('/', key), true) ?? DeleteKey(string.Join('/', key)),
+            // [SN2] agent/consul/snapshot_endpoint.go dispatchSnapshotRequest: forwarded to the leader unless stale (a
+            // save only), one ACL sense for both (rule.Snapshot()); a restore replaces the state.
+            ("GET", [_, "snapshot"]) => (query.ContainsKey("stale") ? null : NeedsLeader()) ?? Require(acl, "acl", "", true) ?? SaveSnapshot(),
+            ("PUT", [_, "snapshot"]) => NeedsLeader() ?? Require(acl, "acl", "", true) ?? RestoreSnapshot(raw ?? []),
             ("GET", [_, "operator", "keyring"]) => Require(acl, "keyring", "", false) ?? Keyring(),
             (_, [_, "operator", "keyring"]) => Require(acl, "keyring", "", true) ?? ChangeKeyring(method, (string?)body?["Key"]),
             _ => new ConsulAnswer(405, $"method {method} not allowed") { Allow = methods },
@@ -509,6 +514,25 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         var created = Datacenter.Keys.TryGetValue(key, out var existing) ? existing.CreateIndex : Datacenter.Index + 1;
         Datacenter.Keys[key] = new ConsulDatacenter.KeyEntry(value, created, Datacenter.Index + 1);
         return Ok(JsonValue.Create(true));
+    }
+
+    private ConsulAnswer SaveSnapshot()
+    {
+        var archive = Datacenter.TakeSnapshot();
+        return new ConsulAnswer(200, Bytes: archive.Write()) { Index = archive.Index };
+    }
+
+    // A file that fails the checks is refused with snapshot.Read's error, which the HTTP layer answers with 500.
+    private ConsulAnswer RestoreSnapshot(byte[] file)
+    {
+        var (archive, error) = SnapshotArchive.Read(file);
+        if (archive is null)
+        {
+            return new ConsulAnswer(500, error);
+        }
+
+        Datacenter.Restore(archive);
+        return new ConsulAnswer(200, "");
     }
 
     private ConsulAnswer DeleteKey(string key)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace ConsulOperator.Testing.Consul;
@@ -410,6 +411,63 @@ public sealed class ConsulDatacenter(TimeProvider time)
             Wrote();
             return token;
         }
+    }
+
+    /// <summary>Writes a key as someone with a management token would through the KV API (tests use it to make data worth restoring).</summary>
+    public void WriteKey(string key, string value)
+    {
+        lock (gate)
+        {
+            var created = keys.TryGetValue(key, out var existing) ? existing.CreateIndex : index + 1;
+            keys[key] = new KeyEntry(System.Text.Encoding.UTF8.GetBytes(value), created, index + 1);
+            Wrote();
+        }
+    }
+
+    /// <summary>A key's value as the KV store holds it now, or null.</summary>
+    public string? ReadKey(string key)
+    {
+        lock (gate)
+        {
+            return keys.TryGetValue(key, out var entry) ? System.Text.Encoding.UTF8.GetString(entry.Value) : null;
+        }
+    }
+
+    /// <summary>[SN2] The state a snapshot holds (KV, ACL tokens and policies), as of the current raft index.</summary>
+    internal SnapshotArchive TakeSnapshot() => SnapshotArchive.Of(
+        System.Text.Encoding.UTF8.GetBytes(new JsonObject
+        {
+            ["kv"] = new JsonObject([.. keys.Select(k => KeyValuePair.Create(k.Key, (JsonNode?)new JsonObject { ["value"] = Convert.ToBase64String(k.Value.Value), ["create"] = k.Value.CreateIndex, ["modify"] = k.Value.ModifyIndex }))]),
+            ["tokens"] = new JsonArray([.. tokens.Values.Select(t => (JsonNode)System.Text.Json.JsonSerializer.SerializeToNode(t)!)]),
+            ["policies"] = new JsonArray([.. policies.Values.Select(p => (JsonNode)System.Text.Json.JsonSerializer.SerializeToNode(p)!)]),
+        }.ToJsonString()),
+        index,
+        term: 2,
+        time.GetUtcNow());
+
+    /// <summary>[SN2] A restore replaces the whole state with the snapshot's: keys, tokens and policies written since are gone. It is a raft write.</summary>
+    internal void Restore(SnapshotArchive archive)
+    {
+        var state = JsonNode.Parse(archive.State)!;
+        keys.Clear();
+        foreach (var (key, entry) in state["kv"]!.AsObject())
+        {
+            keys[key] = new KeyEntry(Convert.FromBase64String((string)entry!["value"]!), (ulong)entry["create"]!, (ulong)entry["modify"]!);
+        }
+
+        tokens.Clear();
+        foreach (var token in state["tokens"]!.AsArray().Select(t => t.Deserialize<Token>()!))
+        {
+            tokens[token.AccessorId] = token;
+        }
+
+        policies.Clear();
+        foreach (var policy in state["policies"]!.AsArray().Select(p => p.Deserialize<Policy>()!))
+        {
+            policies[policy.Id] = policy;
+        }
+
+        Wrote();
     }
 
     /// <summary>A server leaves gracefully: out of gossip and out of raft.</summary>

@@ -12,7 +12,7 @@ namespace ConsulOperator.Testing.Consul;
 /// </summary>
 internal static class RpcTls
 {
-    private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
+    internal static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
     private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
 
     /// <summary>Why <paramref name="dialer"/> cannot reach <paramref name="target"/> over RPC, in the words Consul would log; null when it can.</summary>
@@ -52,8 +52,8 @@ internal static class RpcTls
             : null;
     }
 
-    // Go's crypto/x509 Verify with the peer's roots and the key usage its side asks for; texts recalled from Go.
-    private static string? Verify(X509Certificate2 certificate, X509Certificate2 ca, Oid usage, DateTimeOffset now)
+    /// <summary>Go's crypto/x509 Verify with the peer's roots and the key usage its side asks for (texts recalled from Go); null when the chain holds.</summary>
+    internal static string? Verify(X509Certificate2 certificate, X509Certificate2 ca, Oid usage, DateTimeOffset now)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;

@@ -24,6 +24,22 @@ public sealed class TestConsulFleet : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConsulSite> sites = new();
     private readonly CancellationTokenSource stopping = new();
     private readonly PodRuntime runtime = new();
+
+    // A directory with the image's `consul`: a script that runs the simulated CLI in this assembly, under this runtime.
+    private readonly Lazy<string> cli = new(() =>
+    {
+        var directory = Directory.CreateTempSubdirectory("consul-cli-").FullName;
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? Environment.ProcessPath ?? "dotnet";
+        var script = Path.Combine(directory, "consul");
+        File.WriteAllText(script, $"#!/bin/sh\nexec '{dotnet}' '{typeof(ConsulCli).Assembly.Location}' consul \"$@\"\n");
+        // Containers run in /bin/sh (PodRuntime), so only where there is one.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return directory;
+    });
     private TestConsulServer server = null!;
     private Task probing = Task.CompletedTask;
 
@@ -110,6 +126,32 @@ public sealed class TestConsulFleet : IAsyncDisposable
         return Site(ns, cluster)!.Datacenter;
     }
 
+    /// <summary>
+    /// Runs one Job of a CronJob to the end, as <c>kubectl create job --from=cronjob/NAME</c> and then the kubelet would:
+    /// its pod template's containers in a real shell (<see cref="PodRuntime.RunToCompletion"/>), with the image's
+    /// <c>consul</c> on PATH (the simulated CLI, <see cref="ConsulCli"/>) and every name reaching this fleet.
+    /// </summary>
+    public (string? Failure, string Output) RunCronJob(string ns, string name)
+    {
+        var cronJob = store.Get(ResourceCatalog.ForKind("batch/v1", "CronJob"), ns, name) ?? throw new InvalidOperationException($"no CronJob {ns}/{name}");
+        return RunPod(ns, $"{name}-manual", cronJob["spec"]!["jobTemplate"]!["spec"]!["template"]!["spec"]!.AsObject());
+    }
+
+    /// <summary>Runs a pod of this spec to the end (as <c>kubectl run --restart=Never</c> would), the same way as <see cref="RunCronJob"/>.</summary>
+    public (string? Failure, string Output) RunPod(string ns, string name, JsonObject podSpec)
+    {
+        var pod = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["uid"] = Guid.NewGuid().ToString() },
+            ["spec"] = podSpec.DeepClone(),
+        };
+        return runtime.RunToCompletion(pod, store, new Dictionary<string, string> { [ConsulCli.DialVariable] = $"{Address.Host}:{Address.Port}" }, [cli.Value]);
+    }
+
+    /// <summary>The directory behind a PersistentVolumeClaim, as pods that mount it see it.</summary>
+    public string ClaimDirectory(string ns, string claim) =>
+        runtime.VolumeDirectory($"pvc:{(string)store.Get(ResourceCatalog.ForKind("v1", "PersistentVolumeClaim"), ns, claim)!["metadata"]!["uid"]!}");
+
     /// <summary>The cluster's raft leader as of the pods Kubernetes reports right now (agents otherwise catch up on the next request).</summary>
     public string? CurrentLeader(string ns, string cluster)
     {
@@ -125,6 +167,10 @@ public sealed class TestConsulFleet : IAsyncDisposable
         stopping.Dispose();
         await server.DisposeAsync();
         runtime.Dispose();
+        if (cli.IsValueCreated)
+        {
+            Directory.Delete(cli.Value, recursive: true);
+        }
     }
 
     // consul-server-0.consul-server.ns.svc.cluster.local, consul-server.ns.svc.cluster.local → (ns, consul)

@@ -110,8 +110,8 @@ public sealed class TestConsulServer : IAsyncDisposable
         await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
         var raw = buffer.ToArray();
 
-        // [KV1] A KV write's body is the value itself, not JSON.
-        var body = raw.Length > 0 && !path.StartsWith("/v1/kv/", StringComparison.Ordinal) ? JsonNode.Parse(raw) as JsonObject : null;
+        // [KV1] A KV write's body is the value itself, not JSON; a snapshot restore's is the snapshot file.
+        var body = raw.Length > 0 && !path.StartsWith("/v1/kv/", StringComparison.Ordinal) && path != "/v1/snapshot" ? JsonNode.Parse(raw) as JsonObject : null;
         var host = context.Request.Host.Host;
         var site = siteFor(host);
         site?.Refresh?.Invoke();

@@ -18,6 +18,7 @@ public sealed class PodRuntime : IDisposable
 {
     private static readonly ResourceInfo Claims = ResourceCatalog.ForKind("v1", "PersistentVolumeClaim");
     private static readonly ResourceInfo ConfigMaps = ResourceCatalog.ForKind("v1", "ConfigMap");
+    private static readonly ResourceInfo Secrets = ResourceCatalog.ForKind("v1", "Secret");
     private readonly string root = Directory.CreateTempSubdirectory("consul-operator-volumes-").FullName;
     private readonly ConcurrentDictionary<string, string?> initialized = new();
 
@@ -42,11 +43,24 @@ public sealed class PodRuntime : IDisposable
 
     /// <summary>Runs the pod's init containers in order, once per pod UID; null when all exited 0, else why the pod stays in Init.</summary>
     public string? RunInitContainers(JsonObject pod, ObjectStore store, string podIp) =>
-        initialized.GetOrAdd((string)pod["metadata"]!["uid"]!, _ => Run(pod, store, podIp));
+        initialized.GetOrAdd((string)pod["metadata"]!["uid"]!, _ => Run(pod, store, podIp, "initContainers", new Dictionary<string, string>(), [])?.Failure);
 
-    private string? Run(JsonObject pod, ObjectStore store, string podIp)
+    /// <summary>
+    /// Runs a Job's pod to the end, as the kubelet does with restartPolicy Never: its init containers, then its
+    /// containers, each in a real shell. <paramref name="node"/> is what the node adds (the image's tools on PATH, how
+    /// names reach the network), never what the pod spec says. The output is every container's, in order.
+    /// </summary>
+    public (string? Failure, string Output) RunToCompletion(JsonObject pod, ObjectStore store, IReadOnlyDictionary<string, string> node, IReadOnlyList<string> path)
     {
-        foreach (var container in (pod["spec"]?["initContainers"] as JsonArray ?? []).OfType<JsonObject>())
+        var output = new StringBuilder();
+        var failure = Run(pod, store, "10.0.9.1", "initContainers", node, path, output) ?? Run(pod, store, "10.0.9.1", "containers", node, path, output);
+        return (failure?.Failure, output.ToString());
+    }
+
+    private (string? Failure, int ExitCode)? Run(
+        JsonObject pod, ObjectStore store, string podIp, string kind, IReadOnlyDictionary<string, string> node, IReadOnlyList<string> path, StringBuilder? log = null)
+    {
+        foreach (var container in (pod["spec"]?[kind] as JsonArray ?? []).OfType<JsonObject>())
         {
             var name = (string)container["name"]!;
             var command = (container["command"] as JsonArray ?? []).Select(c => (string)c!).Concat((container["args"] as JsonArray ?? []).Select(c => (string)c!)).ToList();
@@ -55,45 +69,64 @@ public sealed class PodRuntime : IDisposable
                 throw new NotSupportedException($"init container {name}: only a '/bin/sh -ec <script>' command is run here, not {string.Join(" ", command)}");
             }
 
+            var mounts = new List<(string MountPath, string Directory)>();
             foreach (var mount in (container["volumeMounts"] as JsonArray ?? []).OfType<JsonObject>().OrderByDescending(m => ((string)m["mountPath"]!).Length))
             {
                 var (directory, problem) = Mount(pod, store, (string)mount["name"]!);
                 if (directory is null)
                 {
-                    return $"init container {name}: {problem}";
+                    return ($"{Describe(kind)} {name}: {problem}", -1);
                 }
 
-                script = script.Replace(((string)mount["mountPath"]!).TrimEnd('/'), directory, StringComparison.Ordinal);
+                mounts.Add((((string)mount["mountPath"]!).TrimEnd('/'), directory));
             }
 
+            // No mount namespaces: mount paths in the script and in the environment's values point at the directories. A
+            // path is rewritten where it starts (after a blank, a quote, '=' or ':') and ends ('/', a blank, a quote, the end).
+            string Mounted(string text) => mounts.Aggregate(text, (t, m) =>
+                System.Text.RegularExpressions.Regex.Replace(t, $@"(?<=^|[\s""'=:]){System.Text.RegularExpressions.Regex.Escape(m.MountPath)}(?=/|$|[\s""';])", m.Directory.Replace("$", "$$", StringComparison.Ordinal), System.Text.RegularExpressions.RegexOptions.Multiline));
             var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             start.ArgumentList.Add(command[1]);
-            start.ArgumentList.Add(script);
+            start.ArgumentList.Add(Mounted(script));
             start.Environment.Clear();
-            start.Environment["PATH"] = "/usr/bin:/bin";
+            start.Environment["PATH"] = string.Join(':', [.. path, "/usr/bin", "/bin"]);
+            foreach (var (key, value) in node)
+            {
+                start.Environment[key] = value;
+            }
+
             foreach (var variable in (container["env"] as JsonArray ?? []).OfType<JsonObject>())
             {
-                start.Environment[(string)variable["name"]!] = (string?)variable["value"] ?? ((string?)variable["valueFrom"]?["fieldRef"]?["fieldPath"] switch
-                {
-                    "metadata.name" => (string)pod["metadata"]!["name"]!,
-                    "metadata.namespace" => (string)pod["metadata"]!["namespace"]!,
-                    "status.podIP" => podIp,
-                    var other => throw new NotSupportedException($"init container {name}: fieldRef {other}"),
-                });
+                start.Environment[(string)variable["name"]!] = Mounted((string?)variable["value"] ?? (variable["valueFrom"]?["secretKeyRef"] is JsonObject reference
+                    ? SecretValue(store, (string)pod["metadata"]!["namespace"]!, (string)reference["name"]!, (string)reference["key"]!)
+                        ?? throw new NotSupportedException($"{Describe(kind)} {name}: secret {(string)reference["name"]!} has no key {(string)reference["key"]!} (the pod would not start)")
+                    : (string?)variable["valueFrom"]?["fieldRef"]?["fieldPath"] switch
+                    {
+                        "metadata.name" => (string)pod["metadata"]!["name"]!,
+                        "metadata.namespace" => (string)pod["metadata"]!["namespace"]!,
+                        "status.podIP" => podIp,
+                        var other => throw new NotSupportedException($"{Describe(kind)} {name}: fieldRef {other}"),
+                    }));
             }
 
             using var process = Process.Start(start)!;
             var output = process.StandardOutput.ReadToEndAsync();
             var errors = process.StandardError.ReadToEnd();
             process.WaitForExit();
+            log?.Append(output.Result).Append(errors);
             if (process.ExitCode != 0)
             {
-                return $"init container {name} exited with {process.ExitCode}: {errors.Trim()} {output.Result.Trim()}".Trim();
+                return ($"{Describe(kind)} {name} exited with {process.ExitCode}: {errors.Trim()} {output.Result.Trim()}".Trim(), process.ExitCode);
             }
         }
 
         return null;
     }
+
+    private static string Describe(string kind) => kind == "initContainers" ? "init container" : "container";
+
+    private static string? SecretValue(ObjectStore store, string ns, string name, string key) =>
+        store.Get(Secrets, ns, name)?["data"]?[key] is { } value ? Encoding.UTF8.GetString(Convert.FromBase64String((string)value!)) : null;
 
     // The directory a mount shows, or why the kubelet cannot mount it (the pod then stays in ContainerCreating).
     private (string? Directory, string? Problem) Mount(JsonObject pod, ObjectStore store, string volumeName)
@@ -128,7 +161,25 @@ public sealed class PodRuntime : IDisposable
             return (directory, null);
         }
 
-        throw new NotSupportedException($"volume {volumeName}: only claims, emptyDirs and ConfigMaps are mounted into init containers here");
+        if (volume["secret"] is JsonObject secretSource)
+        {
+            var secret = store.Get(Secrets, (string)pod["metadata"]!["namespace"]!, (string)secretSource["secretName"]!);
+            if (secret is null)
+            {
+                return (null, $"secret \"{(string)secretSource["secretName"]!}\" not found");
+            }
+
+            var directory = Path.Combine(root, $"{volumeName}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(directory);
+            foreach (var (key, value) in secret["data"] as JsonObject ?? [])
+            {
+                File.WriteAllBytes(Path.Combine(directory, key), Convert.FromBase64String((string?)value ?? ""));
+            }
+
+            return (directory, null);
+        }
+
+        throw new NotSupportedException($"volume {volumeName}: only claims, emptyDirs, ConfigMaps and Secrets are mounted here");
     }
 
     public void Dispose() => Directory.Delete(root, recursive: true);
