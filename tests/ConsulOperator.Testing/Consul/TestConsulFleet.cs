@@ -61,6 +61,12 @@ public sealed class TestConsulFleet : IAsyncDisposable
 
     public TestConsulServer Server => server;
 
+    /// <summary>The Job controller and kubelet for the operator's Jobs, which run with this fleet's consul CLI and network.</summary>
+    public JobSimulator Jobs { get; private set; } = null!;
+
+    // What the node adds to every container it runs: every name reaches this fleet.
+    private Dictionary<string, string> NodeNetwork => new() { [ConsulCli.DialVariable] = $"{Address.Host}:{Address.Port}" };
+
     /// <summary>The address every agent name is dialled at.</summary>
     public DnsEndPoint Address => new("127.0.0.1", server.Port);
 
@@ -69,6 +75,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
     {
         var fleet = new TestConsulFleet(api.Store, api.StatefulSets);
         fleet.server = await TestConsulServer.StartAsync(fleet.SiteFor, port);
+        fleet.Jobs = new JobSimulator(api.Store, fleet.runtime, fleet.NodeNetwork, [fleet.cli.Value]);
         fleet.probing = fleet.ProbeAsync(probePeriod ?? TimeSpan.FromMilliseconds(100), fleet.stopping.Token);
         return fleet;
     }
@@ -145,7 +152,7 @@ public sealed class TestConsulFleet : IAsyncDisposable
             ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["uid"] = Guid.NewGuid().ToString() },
             ["spec"] = podSpec.DeepClone(),
         };
-        return runtime.RunToCompletion(pod, store, new Dictionary<string, string> { [ConsulCli.DialVariable] = $"{Address.Host}:{Address.Port}" }, [cli.Value]);
+        return runtime.RunToCompletion(pod, store, NodeNetwork, [cli.Value]);
     }
 
     /// <summary>The directory behind a PersistentVolumeClaim, as pods that mount it see it.</summary>

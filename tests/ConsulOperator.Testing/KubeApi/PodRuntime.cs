@@ -43,80 +43,115 @@ public sealed class PodRuntime : IDisposable
 
     /// <summary>Runs the pod's init containers in order, once per pod UID; null when all exited 0, else why the pod stays in Init.</summary>
     public string? RunInitContainers(JsonObject pod, ObjectStore store, string podIp) =>
-        initialized.GetOrAdd((string)pod["metadata"]!["uid"]!, _ => Run(pod, store, podIp, "initContainers", new Dictionary<string, string>(), [])?.Failure);
+        initialized.GetOrAdd((string)pod["metadata"]!["uid"]!, _ => RunAll(pod, store, podIp, "initContainers", new Dictionary<string, string>(), [], null));
 
     /// <summary>
-    /// Runs a Job's pod to the end, as the kubelet does with restartPolicy Never: its init containers, then its
-    /// containers, each in a real shell. <paramref name="node"/> is what the node adds (the image's tools on PATH, how
-    /// names reach the network), never what the pod spec says. The output is every container's, in order.
+    /// Runs a pod to the end, as the kubelet does with restartPolicy Never: its init containers, then its containers,
+    /// each in a real shell. <paramref name="node"/> is what the node adds (how names reach the network), and
+    /// <paramref name="path"/> the image's tools, never what the pod spec says. The output is every container's, in order.
     /// </summary>
     public (string? Failure, string Output) RunToCompletion(JsonObject pod, ObjectStore store, IReadOnlyDictionary<string, string> node, IReadOnlyList<string> path)
     {
         var output = new StringBuilder();
-        var failure = Run(pod, store, "10.0.9.1", "initContainers", node, path, output) ?? Run(pod, store, "10.0.9.1", "containers", node, path, output);
-        return (failure?.Failure, output.ToString());
+        var failure = RunAll(pod, store, JobPodIp, "initContainers", node, path, output) ?? RunAll(pod, store, JobPodIp, "containers", node, path, output);
+        return (failure, output.ToString());
     }
 
-    private (string? Failure, int ExitCode)? Run(
-        JsonObject pod, ObjectStore store, string podIp, string kind, IReadOnlyDictionary<string, string> node, IReadOnlyList<string> path, StringBuilder? log = null)
+    /// <summary>The address a pod that runs to the end is given; nothing dials it.</summary>
+    public const string JobPodIp = "10.0.9.1";
+
+    /// <summary>How one container ended: its exit code, what it wrote, and its termination message as the kubelet reads it.</summary>
+    public sealed record ContainerExit(int ExitCode, string Output, string Message, string? Problem);
+
+    /// <summary>
+    /// Runs one container of the pod in a real shell. Its termination message is what it wrote to its
+    /// <c>terminationMessagePath</c> (/dev/termination-log unless set), at most 4096 bytes; with
+    /// <c>terminationMessagePolicy: FallbackToLogsOnError</c>, a container that failed and wrote none gets the end of its
+    /// output, at most 2048 bytes or 80 lines (docs: kubernetes.io "Determine the Reason for Pod Failure", recalled).
+    /// </summary>
+    public ContainerExit RunContainer(JsonObject pod, ObjectStore store, JsonObject container, string podIp, IReadOnlyDictionary<string, string> node, IReadOnlyList<string> path)
+    {
+        var name = (string)container["name"]!;
+        var command = (container["command"] as JsonArray ?? []).Select(c => (string)c!).Concat((container["args"] as JsonArray ?? []).Select(c => (string)c!)).ToList();
+        if (command is not ["/bin/sh", "-ec" or "-c", var script])
+        {
+            throw new NotSupportedException($"container {name}: only a '/bin/sh -ec <script>' command is run here, not {string.Join(" ", command)}");
+        }
+
+        var messageFile = Path.Combine(root, $"termination-{Guid.NewGuid():N}");
+        File.WriteAllText(messageFile, "");
+        var mounts = new List<(string MountPath, string Directory)> { ((string?)container["terminationMessagePath"] ?? "/dev/termination-log", messageFile) };
+        foreach (var mount in (container["volumeMounts"] as JsonArray ?? []).OfType<JsonObject>().OrderByDescending(m => ((string)m["mountPath"]!).Length))
+        {
+            var (directory, problem) = Mount(pod, store, (string)mount["name"]!);
+            if (directory is null)
+            {
+                return new ContainerExit(-1, "", "", problem);
+            }
+
+            mounts.Add((((string)mount["mountPath"]!).TrimEnd('/'), directory));
+        }
+
+        // No mount namespaces: mount paths in the script and in the environment's values point at the directories. A
+        // path is rewritten where it starts (after a blank, a quote, '=' or ':') and ends ('/', a blank, a quote, the end).
+        string Mounted(string text) => mounts.Aggregate(text, (t, m) =>
+            System.Text.RegularExpressions.Regex.Replace(t, $@"(?<=^|[\s""'=:<>]){System.Text.RegularExpressions.Regex.Escape(m.MountPath)}(?=/|$|[\s""';])", m.Directory.Replace("$", "$$", StringComparison.Ordinal), System.Text.RegularExpressions.RegexOptions.Multiline));
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(command[1]);
+        start.ArgumentList.Add(Mounted(script));
+        start.Environment.Clear();
+        start.Environment["PATH"] = string.Join(':', [.. path, "/usr/bin", "/bin"]);
+        foreach (var (key, value) in node)
+        {
+            start.Environment[key] = value;
+        }
+
+        foreach (var variable in (container["env"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            start.Environment[(string)variable["name"]!] = Mounted((string?)variable["value"] ?? (variable["valueFrom"]?["secretKeyRef"] is JsonObject reference
+                ? SecretValue(store, (string)pod["metadata"]!["namespace"]!, (string)reference["name"]!, (string)reference["key"]!)
+                    ?? throw new NotSupportedException($"container {name}: secret {(string)reference["name"]!} has no key {(string)reference["key"]!} (the pod would not start)")
+                : (string?)variable["valueFrom"]?["fieldRef"]?["fieldPath"] switch
+                {
+                    "metadata.name" => (string)pod["metadata"]!["name"]!,
+                    "metadata.namespace" => (string)pod["metadata"]!["namespace"]!,
+                    "status.podIP" => podIp,
+                    var other => throw new NotSupportedException($"container {name}: fieldRef {other}"),
+                }));
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        var all = output.Result + errors;
+        var message = File.ReadAllText(messageFile);
+        File.Delete(messageFile);
+        if (message.Length == 0 && process.ExitCode != 0 && (string?)container["terminationMessagePolicy"] == "FallbackToLogsOnError")
+        {
+            var lines = all.TrimEnd('\n').Split('\n');
+            message = string.Join('\n', lines.TakeLast(80));
+            message = message.Length > 2048 ? message[^2048..] : message;
+        }
+
+        return new ContainerExit(process.ExitCode, all, message.Length > 4096 ? message[..4096] : message, null);
+    }
+
+    private string? RunAll(JsonObject pod, ObjectStore store, string podIp, string kind, IReadOnlyDictionary<string, string> node, IReadOnlyList<string> path, StringBuilder? log)
     {
         foreach (var container in (pod["spec"]?[kind] as JsonArray ?? []).OfType<JsonObject>())
         {
             var name = (string)container["name"]!;
-            var command = (container["command"] as JsonArray ?? []).Select(c => (string)c!).Concat((container["args"] as JsonArray ?? []).Select(c => (string)c!)).ToList();
-            if (command is not ["/bin/sh", "-ec" or "-c", var script])
+            var exit = RunContainer(pod, store, container, podIp, node, path);
+            log?.Append(exit.Output);
+            if (exit.Problem is not null)
             {
-                throw new NotSupportedException($"init container {name}: only a '/bin/sh -ec <script>' command is run here, not {string.Join(" ", command)}");
+                return $"{Describe(kind)} {name}: {exit.Problem}";
             }
 
-            var mounts = new List<(string MountPath, string Directory)>();
-            foreach (var mount in (container["volumeMounts"] as JsonArray ?? []).OfType<JsonObject>().OrderByDescending(m => ((string)m["mountPath"]!).Length))
+            if (exit.ExitCode != 0)
             {
-                var (directory, problem) = Mount(pod, store, (string)mount["name"]!);
-                if (directory is null)
-                {
-                    return ($"{Describe(kind)} {name}: {problem}", -1);
-                }
-
-                mounts.Add((((string)mount["mountPath"]!).TrimEnd('/'), directory));
-            }
-
-            // No mount namespaces: mount paths in the script and in the environment's values point at the directories. A
-            // path is rewritten where it starts (after a blank, a quote, '=' or ':') and ends ('/', a blank, a quote, the end).
-            string Mounted(string text) => mounts.Aggregate(text, (t, m) =>
-                System.Text.RegularExpressions.Regex.Replace(t, $@"(?<=^|[\s""'=:]){System.Text.RegularExpressions.Regex.Escape(m.MountPath)}(?=/|$|[\s""';])", m.Directory.Replace("$", "$$", StringComparison.Ordinal), System.Text.RegularExpressions.RegexOptions.Multiline));
-            var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(command[1]);
-            start.ArgumentList.Add(Mounted(script));
-            start.Environment.Clear();
-            start.Environment["PATH"] = string.Join(':', [.. path, "/usr/bin", "/bin"]);
-            foreach (var (key, value) in node)
-            {
-                start.Environment[key] = value;
-            }
-
-            foreach (var variable in (container["env"] as JsonArray ?? []).OfType<JsonObject>())
-            {
-                start.Environment[(string)variable["name"]!] = Mounted((string?)variable["value"] ?? (variable["valueFrom"]?["secretKeyRef"] is JsonObject reference
-                    ? SecretValue(store, (string)pod["metadata"]!["namespace"]!, (string)reference["name"]!, (string)reference["key"]!)
-                        ?? throw new NotSupportedException($"{Describe(kind)} {name}: secret {(string)reference["name"]!} has no key {(string)reference["key"]!} (the pod would not start)")
-                    : (string?)variable["valueFrom"]?["fieldRef"]?["fieldPath"] switch
-                    {
-                        "metadata.name" => (string)pod["metadata"]!["name"]!,
-                        "metadata.namespace" => (string)pod["metadata"]!["namespace"]!,
-                        "status.podIP" => podIp,
-                        var other => throw new NotSupportedException($"{Describe(kind)} {name}: fieldRef {other}"),
-                    }));
-            }
-
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            log?.Append(output.Result).Append(errors);
-            if (process.ExitCode != 0)
-            {
-                return ($"{Describe(kind)} {name} exited with {process.ExitCode}: {errors.Trim()} {output.Result.Trim()}".Trim(), process.ExitCode);
+                return $"{Describe(kind)} {name} exited with {exit.ExitCode}: {exit.Output.Trim()}".Trim();
             }
         }
 

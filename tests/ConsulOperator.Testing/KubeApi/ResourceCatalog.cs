@@ -24,6 +24,7 @@ public static class ResourceCatalog
         new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, true),
         new("networking.k8s.io", "v1", "ingresses", "Ingress", true, true),
         new("batch", "v1", "cronjobs", "CronJob", true, true),
+        new("batch", "v1", "jobs", "Job", true, true),
         new("coordination.k8s.io", "v1", "leases", "Lease", true, false),
         new("events.k8s.io", "v1", "events", "Event", true, false),
         .. ConsulOperator.Manifests.CustomResourceDefinitions.All().Select(Served),
