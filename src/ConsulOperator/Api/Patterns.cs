@@ -24,6 +24,9 @@ public static class Patterns
     /// <summary>A Kubernetes resource quantity such as 10Gi or 500M.</summary>
     public const string Quantity = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
 
+    /// <summary>A file directly on a volume (no directory part, not a dot file), or "latest".</summary>
+    public const string SnapshotFile = "^[A-Za-z0-9_][-._A-Za-z0-9]*$";
+
     /// <summary>A dotted IPv4 address.</summary>
     public const string IPv4 = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
 }

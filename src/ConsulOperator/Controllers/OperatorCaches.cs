@@ -25,6 +25,8 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1Alpha1ConsulACLToken> AclTokens { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulACLToken"), time);
 
+    public Informer<V1Alpha1ConsulSnapshotRestore> Restores { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulSnapshotRestore"), time);
+
     public Informer<V1Secret> Secrets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Secret"), time);
 
     /// <summary>Secrets of hand-built datacenters that a cluster's spec adopts: not ours, so watched by a label their owner sets.</summary>
@@ -42,6 +44,9 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public Informer<V1PersistentVolumeClaim> Claims { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.PersistentVolumeClaim"), time);
 
     public Informer<V1CronJob> CronJobs { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.CronJob"), time);
+
+    /// <summary>Restore Jobs, which carry our managed-by label.</summary>
+    public Informer<V1Job> Jobs { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Job"), time);
 
     public Informer<V1Ingress> Ingresses { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Ingress"), time);
 
@@ -64,7 +69,7 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public bool HasSynced => All.All(i => i.HasSynced);
 
     private IEnumerable<IInformer> All =>
-        [Clusters, ConsulServices, AclPolicies, AclTokens, Secrets, AdoptedSecrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
+        [Clusters, ConsulServices, AclPolicies, AclTokens, Restores, Secrets, AdoptedSecrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, Jobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
 
     /// <summary>
     /// Whether the API serves an object's kind; only the optional kinds can be missing, and asking about one that is makes
@@ -112,7 +117,22 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
             {
                 queues.AclTokens(Controller.Key(ns, token.Metadata.Name));
             }
+
+            foreach (var restore in Restores.List(ns).Where(r => r.Spec.ClusterRef.Name == name))
+            {
+                queues.Restores(Controller.Key(ns, restore.Metadata.Name));
+            }
         };
+
+        // A restore waits on its cluster's other restores, and moves with its Job and the Job's pod.
+        Restores.Changed += r =>
+        {
+            foreach (var restore in Restores.List(r.Metadata.NamespaceProperty).Where(o => o.Spec.ClusterRef.Name == r.Spec.ClusterRef.Name))
+            {
+                queues.Restores(Controller.Key(restore.Metadata.NamespaceProperty, restore.Metadata.Name));
+            }
+        };
+        Jobs.Changed += job => EnqueueRestore(job, queues.Restores);
         ConsulServices.Changed += s => queues.Services(Controller.Key(s.Metadata.NamespaceProperty, s.Metadata.Name));
         AclPolicies.Changed += p =>
         {
@@ -149,8 +169,12 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         PrometheusRules.Changed += o => EnqueueOwner(o, enqueue);
         Claims.Changed += o => EnqueueInstance(o, enqueue);
 
-        // Pods belong to a StatefulSet; the instance label names their cluster.
-        Pods.Changed += pod => EnqueueInstance(pod, enqueue);
+        // Pods belong to a StatefulSet (the instance label names their cluster) or to a restore's Job.
+        Pods.Changed += pod =>
+        {
+            EnqueueInstance(pod, enqueue);
+            EnqueueRestore(pod, queues.Restores);
+        };
         DnsConfigMaps.Changed += configMap =>
         {
             foreach (var cluster in Clusters.List().Where(c => c.Spec.Dns.CoreDns.Patch
@@ -198,6 +222,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         }
     }
 
+    private static void EnqueueRestore(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
+    {
+        if (item.Metadata.Labels?.TryGetValue(SnapshotRestores.RestoreLabel, out var restore) == true)
+        {
+            enqueue(Controller.Key(item.Metadata.NamespaceProperty, restore));
+        }
+    }
+
     private static void EnqueueOwner(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
     {
         var owner = item.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == V1Alpha1ConsulCluster.KindName);
@@ -209,4 +241,4 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 }
 
 /// <summary>Where each kind's keys go: one work queue per controller.</summary>
-public sealed record ControllerQueues(Action<string> Clusters, Action<string> Services, Action<string> AclPolicies, Action<string> AclTokens);
+public sealed record ControllerQueues(Action<string> Clusters, Action<string> Services, Action<string> AclPolicies, Action<string> AclTokens, Action<string> Restores);

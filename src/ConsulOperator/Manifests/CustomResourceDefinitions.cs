@@ -52,8 +52,18 @@ public static class CustomResourceDefinitions
             Column("Age", "date", ".metadata.creationTimestamp", null),
         ]);
 
+    public static JsonObject ConsulSnapshotRestore() => Build(
+        typeof(V1Alpha1ConsulSnapshotRestore), V1Alpha1ConsulSnapshotRestore.KindName, V1Alpha1ConsulSnapshotRestore.Plural, ["csr"],
+        [
+            Column("Cluster", "string", ".spec.clusterRef.name", "ConsulCluster"),
+            Column("Snapshot", "string", ".status.snapshot", "The file restored"),
+            Column("Phase", "string", ".status.phase", "Pending, Inspecting, Restoring, Succeeded or Failed"),
+            Column("Index", "integer", ".status.index", "The snapshot's raft index", priority: 1),
+            Column("Age", "date", ".metadata.creationTimestamp", null),
+        ]);
+
     /// <summary>Every CRD of the API, in the order they are written.</summary>
-    public static IReadOnlyList<JsonObject> All() => [ConsulCluster(), ConsulService(), ConsulAclPolicy(), ConsulAclToken()];
+    public static IReadOnlyList<JsonObject> All() => [ConsulCluster(), ConsulService(), ConsulAclPolicy(), ConsulAclToken(), ConsulSnapshotRestore()];
 
     public static string FileName(JsonObject crd) => $"{ApiGroup.Name}_{(string)crd["spec"]!["names"]!["plural"]!}.yaml";
 

@@ -27,7 +27,7 @@ public static class Rbac
         ("leader_election_role_binding.yaml", Binding("RoleBinding", "Role", $"{Name}-leader-election", Namespace)),
     ];
 
-    private static readonly string[] Kinds = [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLToken.Plural];
+    private static readonly string[] Kinds = [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLToken.Plural, V1Alpha1ConsulSnapshotRestore.Plural];
 
     public static JsonObject ClusterRole() => new()
     {
@@ -59,6 +59,9 @@ public static class Rbac
             // which the operator never deletes.
             Rule("batch", ["cronjobs"], [.. Manage, "delete"]),
             Rule("", ["persistentvolumeclaims"], Manage),
+
+            // A ConsulSnapshotRestore's Job, created once and read until it ends; garbage collection removes it with its restore.
+            Rule("batch", ["jobs"], ["get", "list", "watch", "create"]),
 
             // Agent pods are replaced one at a time (upgrades, configuration, renewed certificates); nothing else.
             Rule("", ["pods"], ["get", "list", "watch", "delete"]),

@@ -28,6 +28,7 @@ public static class Kinds
         [typeof(V1Pod)] = new("", "v1", "pods", "Pod"),
         [typeof(V1PersistentVolumeClaim)] = new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
         [typeof(V1CronJob)] = new("batch", "v1", "cronjobs", "CronJob"),
+        [typeof(V1Job)] = new("batch", "v1", "jobs", "Job"),
         [typeof(V1Ingress)] = new("networking.k8s.io", "v1", "ingresses", "Ingress"),
         [typeof(V1PodDisruptionBudget)] = new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
         [typeof(V1Lease)] = new("coordination.k8s.io", "v1", "leases", "Lease"),
@@ -37,6 +38,7 @@ public static class Kinds
         [typeof(V1Alpha1ConsulService)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulService.Plural, V1Alpha1ConsulService.KindName),
         [typeof(V1Alpha1ConsulACLPolicy)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLPolicy.KindName),
         [typeof(V1Alpha1ConsulACLToken)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulACLToken.Plural, V1Alpha1ConsulACLToken.KindName),
+        [typeof(V1Alpha1ConsulSnapshotRestore)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulSnapshotRestore.Plural, V1Alpha1ConsulSnapshotRestore.KindName),
     };
 
     public static ResourceKind Of<T>() => Of(typeof(T));

@@ -57,10 +57,13 @@ public class SnapshotTests
         var root = Directory.CreateTempSubdirectory("snapshots").FullName;
         var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
         var snapshots = Directory.CreateDirectory(Path.Combine(root, "data")).FullName;
-        foreach (var old in new[] { "consul-20261120T000000Z.snap", "consul-20261121T000000Z.snap", "consul-20261122T000000Z.snap", "consul-20261122T060000Z.snap", "notes.txt" })
+        foreach (var old in new[] { "consul-20261120T000000Z.snap", "consul-20261121T000000Z.snap", "consul-20261122T000000Z.snap", "consul-20261122T060000Z.snap" })
         {
             File.WriteAllText(Path.Combine(snapshots, old), old);
+            File.WriteAllText(Path.Combine(snapshots, old + Snapshots.OriginSuffix), "{}");
         }
+
+        File.WriteAllText(Path.Combine(snapshots, "notes.txt"), "notes");
 
         // consul, as far as the script can tell: `consul snapshot save FILE` writes FILE.
         File.WriteAllText(Path.Combine(bin, "consul"), "#!/bin/sh\n[ \"$1 $2\" = \"snapshot save\" ] && printf snapshot > \"$3\"\n");
@@ -69,15 +72,20 @@ public class SnapshotTests
         var start = new ProcessStartInfo("/bin/sh", ["-ec", script.Replace("/snapshots", snapshots, StringComparison.Ordinal)]) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["PATH"] = $"{bin}:/usr/bin:/bin";
         start.Environment["RETAIN"] = "3";
+        start.Environment["DATACENTER"] = "dc1";
+        start.Environment["CLUSTER_UID"] = "uid-1";
         using var process = Process.Start(start)!;
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, process.StandardError.ReadToEnd());
 
+        // The two newest old snapshots and the new one stay, each with the file that says where it was taken.
         var left = Directory.GetFiles(snapshots).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(4, left.Count);
-        Assert.Equal(["consul-20261122T000000Z.snap", "consul-20261122T060000Z.snap"], left.Take(2));
-        Assert.Matches("^consul-[0-9]{8}T[0-9]{6}Z\\.snap$", left[2]);
-        Assert.Equal("notes.txt", left[3]);
-        Assert.Equal("snapshot", File.ReadAllText(Path.Combine(snapshots, left[2]!)));
+        Assert.Equal(7, left.Count);
+        Assert.Equal(["consul-20261122T000000Z.snap", "consul-20261122T000000Z.snap.json", "consul-20261122T060000Z.snap", "consul-20261122T060000Z.snap.json"], left.Take(4));
+        Assert.Matches("^consul-[0-9]{8}T[0-9]{6}Z\\.snap$", left[4]);
+        Assert.Equal(left[4] + ".json", left[5]);
+        Assert.Equal("notes.txt", left[6]);
+        Assert.Equal("snapshot", File.ReadAllText(Path.Combine(snapshots, left[4]!)));
+        Assert.Equal("{\"datacenter\":\"dc1\",\"cluster\":\"uid-1\"}\n", File.ReadAllText(Path.Combine(snapshots, left[5]!)));
     }
 }

@@ -54,9 +54,11 @@ public sealed partial class SnapshotIntegrationTests() : IntegrationTest()
             Assert.Contains("kept the newest 2", output, StringComparison.Ordinal);
         }
 
-        var files = Directory.GetFiles(volume).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(volume, "*.snap").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(2, files.Count);
         Assert.All(files, f => Assert.Matches(SnapshotName(), f!));
+        Assert.Equal([.. files.Select(f => f + ".json")], Directory.GetFiles(volume, "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(2, Directory.GetFiles(volume).Length - files.Count);
 
         // Each file is what Consul writes, checked by tools nobody here wrote: a gzipped tar whose SHA256SUMS hold.
         foreach (var file in files)
