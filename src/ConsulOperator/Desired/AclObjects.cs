@@ -93,13 +93,7 @@ public static class AclObjects
         var metadata = ObjectMetadata.For(cluster, ConsulAclValidator.SecretName(token), Components.AclToken);
         metadata.NamespaceProperty = token.Metadata.NamespaceProperty;
         metadata.Annotations = annotations;
-        metadata.OwnerReferences =
-        [
-            new V1OwnerReference
-            {
-                ApiVersion = ApiGroup.ApiVersion, Kind = V1Alpha1ConsulACLToken.KindName, Name = token.Metadata.Name, Uid = token.Metadata.Uid, Controller = true, BlockOwnerDeletion = true,
-            },
-        ];
+        metadata.OwnerReferences = [ObjectMetadata.ControllerReference(V1Alpha1ConsulACLToken.KindName, token.Metadata)];
         return new V1Secret
         {
             ApiVersion = "v1",

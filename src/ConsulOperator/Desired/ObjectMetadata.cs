@@ -34,17 +34,18 @@ public static class ObjectMetadata
         return labels;
     }
 
+    /// <summary>The owner reference that makes one of our resources an object's controller (garbage collection follows it).</summary>
+    public static V1OwnerReference ControllerReference(string kind, V1ObjectMeta owner) => new()
+    {
+        ApiVersion = ApiGroup.ApiVersion,
+        Kind = kind,
+        Name = owner.Name,
+        Uid = owner.Uid,
+        Controller = true,
+        BlockOwnerDeletion = true,
+    };
+
     // Rendered without a cluster, the ConsulCluster has no UID yet and so cannot own anything.
     private static List<V1OwnerReference>? OwnerReferences(V1Alpha1ConsulCluster cluster) =>
-        string.IsNullOrEmpty(cluster.Metadata.Uid)
-            ? null
-            : [new V1OwnerReference
-            {
-                ApiVersion = ApiGroup.ApiVersion,
-                Kind = V1Alpha1ConsulCluster.KindName,
-                Name = cluster.Metadata.Name,
-                Uid = cluster.Metadata.Uid,
-                Controller = true,
-                BlockOwnerDeletion = true,
-            }];
+        string.IsNullOrEmpty(cluster.Metadata.Uid) ? null : [ControllerReference(V1Alpha1ConsulCluster.KindName, cluster.Metadata)];
 }

@@ -25,18 +25,7 @@ public static class SnapshotRestores
     {
         var metadata = ObjectMetadata.For(cluster, JobName(restore), Component);
         metadata.Labels[RestoreLabel] = restore.Metadata.Name;
-        metadata.OwnerReferences =
-        [
-            new V1OwnerReference
-            {
-                ApiVersion = ApiGroup.ApiVersion,
-                Kind = V1Alpha1ConsulSnapshotRestore.KindName,
-                Name = restore.Metadata.Name,
-                Uid = restore.Metadata.Uid,
-                Controller = true,
-                BlockOwnerDeletion = true,
-            },
-        ];
+        metadata.OwnerReferences = [ObjectMetadata.ControllerReference(V1Alpha1ConsulSnapshotRestore.KindName, restore.Metadata)];
         var snapshot = new V1EnvVar { Name = "SNAPSHOT", Value = restore.Spec.Snapshot };
         var podLabels = new Dictionary<string, string>(ObjectMetadata.SelectorLabels(cluster, Component))
         {

@@ -1,4 +1,3 @@
-using System.Text;
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Runtime;
 using ConsulOperator.Testing.Consul;
