@@ -25,7 +25,15 @@ public sealed class ConsulSnapshotRestoreReconciler(KubeApi api, OperatorCaches 
         }
 
         var cluster = caches.Clusters.Find(ns, restore.Spec.ClusterRef.Name);
-        var job = caches.Jobs.Find(ns, SnapshotRestores.JobName(restore));
+        var jobName = SnapshotRestores.JobName(restore);
+        var job = caches.Jobs.Find(ns, jobName);
+
+        // Just created, the Job may not have reached the cache yet: only the API server can say it is gone.
+        if (job is null && restore.Status is { JobName: not null, Phase: not (RestorePhase.Succeeded or RestorePhase.Failed) })
+        {
+            job = await api.GetAsync<V1Job>(ns, jobName, cancel);
+        }
+
         if (job is not null && job.Metadata.OwnerReferences?.Any(o => o.Uid == restore.Metadata.Uid) != true)
         {
             job = null;
