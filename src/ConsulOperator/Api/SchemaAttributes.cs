@@ -22,3 +22,14 @@ public sealed class FormatAttribute(string format) : Attribute
 {
     public string Format { get; } = format;
 }
+
+/// <summary>
+/// At most this many characters in a string, or items in a list (<c>maxLength</c>, <c>maxItems</c>). Ours rather than
+/// DataAnnotations' MaxLength, whose constructor is marked as unsafe to trim (it reads Count by reflection when it
+/// validates, which nothing here asks it to do).
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class AtMostAttribute(int length) : Attribute
+{
+    public int Length { get; } = length;
+}

@@ -163,7 +163,7 @@ public sealed class OpenApiSchemaGenerator
             schema["pattern"] = pattern.Pattern;
         }
 
-        if (property.GetCustomAttribute<MaxLengthAttribute>() is { } maxLength)
+        if (property.GetCustomAttribute<AtMostAttribute>() is { } maxLength)
         {
             schema[schema["type"]?.GetValue<string>() == "array" ? "maxItems" : "maxLength"] = maxLength.Length;
         }

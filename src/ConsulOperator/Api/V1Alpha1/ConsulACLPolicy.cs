@@ -30,19 +30,19 @@ public sealed class ConsulACLPolicySpec
     public ClusterReference ClusterRef { get; set; } = new();
 
     /// <summary>The policy's name in Consul (letters, digits, '-' and '_'); defaults to metadata.name.</summary>
-    [RegularExpression(Patterns.ConsulAclName), MaxLength(128)]
+    [RegularExpression(Patterns.ConsulAclName), AtMost(128)]
     public string? Name { get; set; }
 
     /// <summary>A description for people reading the policy in Consul.</summary>
-    [MaxLength(256)]
+    [AtMost(256)]
     public string? Description { get; set; }
 
     /// <summary>The rules, in Consul's rule language (HCL), e.g. key_prefix "vault/" { policy = "write" }.</summary>
-    [Required, MaxLength(65536)]
+    [Required, AtMost(65536)]
     public string Rules { get; set; } = "";
 
     /// <summary>The datacenters the policy applies in; all when empty.</summary>
-    [MaxLength(32)]
+    [AtMost(32)]
     public List<string>? Datacenters { get; set; }
 }
 

@@ -34,30 +34,30 @@ public sealed class ConsulACLTokenSpec
     public ClusterReference ClusterRef { get; set; } = new();
 
     /// <summary>A description for people reading the token in Consul.</summary>
-    [MaxLength(256)]
+    [AtMost(256)]
     public string? Description { get; set; }
 
     /// <summary>The policies the token is linked to.</summary>
-    [MaxLength(32)]
+    [AtMost(32)]
     public List<TokenPolicy>? Policies { get; set; }
 
     /// <summary>Service identities: write on the service (and its sidecar proxy), read on every service and node.</summary>
-    [MaxLength(32)]
+    [AtMost(32)]
     public List<TokenServiceIdentity>? ServiceIdentities { get; set; }
 
     /// <summary>Node identities (Consul 1.8.1 and later): write on the node, read on every service.</summary>
-    [MaxLength(32)]
+    [AtMost(32)]
     public List<TokenNodeIdentity>? NodeIdentities { get; set; }
 
     /// <summary>The Secret in this namespace that receives the token (and the client certificate); defaults to metadata.name.</summary>
-    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [RegularExpression(Patterns.DnsName), AtMost(253)]
     public string? SecretName { get; set; }
 
     /// <summary>Also issue a client certificate from the cluster CA into the Secret (ca.crt, tls.crt, tls.key), for clusters that verify incoming HTTPS.</summary>
     public bool ClientCertificate { get; set; }
 
     /// <summary>Any new value rotates the token: a new one goes into the Secret, the old one is deleted after rotationGracePeriod.</summary>
-    [MaxLength(63)]
+    [AtMost(63)]
     public string? Rotation { get; set; }
 
     /// <summary>How long the token replaced by a rotation keeps working, so that consumers can reload.</summary>
@@ -70,11 +70,11 @@ public sealed class ConsulACLTokenSpec
 public sealed class TokenPolicy
 {
     /// <summary>The name of a ConsulACLPolicy in this namespace (of the same cluster).</summary>
-    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [RegularExpression(Patterns.DnsName), AtMost(253)]
     public string? ConsulACLPolicy { get; set; }
 
     /// <summary>The name of a policy made in Consul some other way, such as global-management.</summary>
-    [RegularExpression(Patterns.ConsulAclName), MaxLength(128)]
+    [RegularExpression(Patterns.ConsulAclName), AtMost(128)]
     public string? ConsulName { get; set; }
 }
 
@@ -82,11 +82,11 @@ public sealed class TokenPolicy
 public sealed class TokenServiceIdentity
 {
     /// <summary>The service's name (letters, digits, '-' and '_').</summary>
-    [Required, RegularExpression(Patterns.ConsulAclName), MaxLength(256)]
+    [Required, RegularExpression(Patterns.ConsulAclName), AtMost(256)]
     public string ServiceName { get; set; } = "";
 
     /// <summary>The datacenters it applies in; all when empty.</summary>
-    [MaxLength(32)]
+    [AtMost(32)]
     public List<string>? Datacenters { get; set; }
 }
 
@@ -94,11 +94,11 @@ public sealed class TokenServiceIdentity
 public sealed class TokenNodeIdentity
 {
     /// <summary>The node's name (letters, digits, '-' and '_').</summary>
-    [Required, RegularExpression(Patterns.ConsulAclName), MaxLength(256)]
+    [Required, RegularExpression(Patterns.ConsulAclName), AtMost(256)]
     public string NodeName { get; set; } = "";
 
     /// <summary>The datacenter of the node; defaults to the cluster's.</summary>
-    [RegularExpression(Patterns.DnsLabel), MaxLength(63)]
+    [RegularExpression(Patterns.DnsLabel), AtMost(63)]
     public string? Datacenter { get; set; }
 }
 

@@ -32,22 +32,22 @@ public sealed class ConsulClusterSpec
     public string Version { get; set; } = "1.16.1";
 
     /// <summary>Container image; defaults to hashicorp/consul:&lt;version&gt;.</summary>
-    [MaxLength(512)]
+    [AtMost(512)]
     public string? Image { get; set; }
 
     /// <summary>Image pull policy for the agent containers.</summary>
     public ImagePullPolicy ImagePullPolicy { get; set; } = ImagePullPolicy.IfNotPresent;
 
     /// <summary>Consul datacenter name. Cannot change after creation: it is in every certificate.</summary>
-    [RegularExpression(Patterns.DnsLabel), MaxLength(63), Immutable]
+    [RegularExpression(Patterns.DnsLabel), AtMost(63), Immutable]
     public string Datacenter { get; set; } = "dc1";
 
     /// <summary>Consul DNS domain. Cannot change after creation: it is in every certificate.</summary>
-    [RegularExpression(Patterns.DnsName), MaxLength(253), Immutable]
+    [RegularExpression(Patterns.DnsName), AtMost(253), Immutable]
     public string Domain { get; set; } = "consul";
 
     /// <summary>The Kubernetes cluster DNS domain, used for the pods' DNS names in their certificates.</summary>
-    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [RegularExpression(Patterns.DnsName), AtMost(253)]
     public string ClusterDomain { get; set; } = "cluster.local";
 
     /// <summary>Consul servers.</summary>
@@ -90,7 +90,7 @@ public sealed class ConsulClusterSpec
     /// in every quorum check. Needs the datacenter's own CA, gossip key and management token (spec.tls.caSecretRef,
     /// spec.gossip.keySecretRef, spec.acl.bootstrapTokenSecretRef). docs/migration.md walks through it.
     /// </summary>
-    [MaxLength(16)]
+    [AtMost(16)]
     public List<string>? Join { get; set; }
 
     /// <summary>Raw agent configuration merged into both server and client configuration. Every key must be a valid Consul configuration key for the version; keys the operator manages are refused.</summary>
@@ -123,12 +123,12 @@ public sealed class RecoverySpec
 {
     /// <summary>Any new value (a date, a ticket number) asks for one recovery; status.recovery.request shows the value it handled.</summary>
     [Required]
-    [MaxLength(63)]
+    [AtMost(63)]
     public string Request { get; set; } = "";
 
     /// <summary>The server pods to make the only voters, which must be survivors (still holding their raft data); the one furthest along its log among them.</summary>
     [Required]
-    [MaxLength(7)]
+    [AtMost(7)]
     public List<string> Servers { get; set; } = [];
 
     /// <summary>How long quorum must have been lost before the recovery starts, so that a passing outage is not answered with a reset.</summary>
@@ -149,7 +149,7 @@ public abstract class AgentPodSpec
     public List<V1Toleration>? Tolerations { get; set; }
 
     /// <summary>PriorityClass of the pods.</summary>
-    [MaxLength(253)]
+    [AtMost(253)]
     public string? PriorityClassName { get; set; }
 }
 
@@ -176,7 +176,7 @@ public sealed class StorageSpec
     public string Size { get; set; } = "10Gi";
 
     /// <summary>StorageClass of the volumes; the cluster default when unset.</summary>
-    [MaxLength(253)]
+    [AtMost(253)]
     public string? StorageClassName { get; set; }
 
     /// <summary>What happens to the volumes when the cluster is deleted. Retain keeps the data.</summary>
@@ -254,7 +254,7 @@ public sealed class GossipSpec
     /// Set to a new value (a date, a ticket number) to rotate the gossip key once: the operator installs a new key on
     /// every member, makes it the primary key, then removes the old one. status.gossipRotation shows the value it completed.
     /// </summary>
-    [MaxLength(63)]
+    [AtMost(63)]
     public string? Rotation { get; set; }
 
     /// <summary>
@@ -314,7 +314,7 @@ public sealed class AclSpec
 public sealed class SecretReference
 {
     /// <summary>Name of the Secret.</summary>
-    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [Required, RegularExpression(Patterns.DnsName), AtMost(253)]
     public string Name { get; set; } = "";
 }
 
@@ -322,11 +322,11 @@ public sealed class SecretReference
 public sealed class SecretKeyReference
 {
     /// <summary>Name of the Secret.</summary>
-    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [Required, RegularExpression(Patterns.DnsName), AtMost(253)]
     public string Name { get; set; } = "";
 
     /// <summary>The key within the Secret's data.</summary>
-    [Required, RegularExpression(Patterns.SecretKey), MaxLength(253)]
+    [Required, RegularExpression(Patterns.SecretKey), AtMost(253)]
     public string Key { get; set; } = "";
 }
 
@@ -378,15 +378,15 @@ public sealed class CoreDnsSpec
     public CoreDnsMode Mode { get; set; } = CoreDnsMode.Corefile;
 
     /// <summary>Namespace of the DNS ConfigMap.</summary>
-    [RegularExpression(Patterns.DnsLabel), MaxLength(63)]
+    [RegularExpression(Patterns.DnsLabel), AtMost(63)]
     public string Namespace { get; set; } = "kube-system";
 
     /// <summary>Name of the DNS ConfigMap; defaults to coredns, coredns-custom or kube-dns by mode.</summary>
-    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [RegularExpression(Patterns.DnsName), AtMost(253)]
     public string? ConfigMapName { get; set; }
 
     /// <summary>The zone to forward; defaults to service.&lt;domain&gt;. It must be the Consul domain or inside it.</summary>
-    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [RegularExpression(Patterns.DnsName), AtMost(253)]
     public string? Zone { get; set; }
 }
 
@@ -404,7 +404,7 @@ public sealed class SnapshotSpec
     public bool Enabled { get; set; }
 
     /// <summary>When, as a cron expression in UTC.</summary>
-    [MaxLength(100)]
+    [AtMost(100)]
     public string Schedule { get; set; } = "0 */6 * * *";
 
     /// <summary>How many snapshots to keep; older ones are deleted after each new one is saved.</summary>
@@ -416,7 +416,7 @@ public sealed class SnapshotSpec
     public string Size { get; set; } = "10Gi";
 
     /// <summary>StorageClass of the snapshot volume; the cluster default when unset.</summary>
-    [MaxLength(253)]
+    [AtMost(253)]
     public string? StorageClassName { get; set; }
 }
 
@@ -480,15 +480,15 @@ public sealed class UiSpec
 public sealed class UiIngressSpec
 {
     /// <summary>The IngressClass (ingressClassName).</summary>
-    [MaxLength(253)]
+    [AtMost(253)]
     public string? ClassName { get; set; }
 
     /// <summary>The host name browsers use.</summary>
-    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [Required, RegularExpression(Patterns.DnsName), AtMost(253)]
     public string Host { get; set; } = "";
 
     /// <summary>A Secret with the certificate the Ingress serves to browsers for that host.</summary>
-    [RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [RegularExpression(Patterns.DnsName), AtMost(253)]
     public string? TlsSecretName { get; set; }
 
     /// <summary>Annotations for the Ingress controller; they win over the ones the operator sets for ingress-nginx.</summary>

@@ -30,15 +30,15 @@ public sealed class ConsulServiceSpec
     public ClusterReference ClusterRef { get; set; } = new();
 
     /// <summary>Consul service name, a DNS label; defaults to metadata.name.</summary>
-    [RegularExpression(Patterns.DnsLabel), MaxLength(63)]
+    [RegularExpression(Patterns.DnsLabel), AtMost(63)]
     public string? Name { get; set; }
 
     /// <summary>Tags; each is also a DNS label under the service (&lt;tag&gt;.&lt;name&gt;.service.&lt;domain&gt;).</summary>
-    [MaxLength(64)]
+    [AtMost(64)]
     public List<string>? Tags { get; set; }
 
     /// <summary>IP address or host name of the service.</summary>
-    [Required, MaxLength(253)]
+    [Required, AtMost(253)]
     public string Address { get; set; } = "";
 
     /// <summary>Port of the service.</summary>
@@ -49,7 +49,7 @@ public sealed class ConsulServiceSpec
     public Dictionary<string, string>? Meta { get; set; }
 
     /// <summary>Health checks the Consul agent runs against the service.</summary>
-    [MaxLength(16)]
+    [AtMost(16)]
     public List<ServiceCheck>? Checks { get; set; }
 }
 
@@ -57,7 +57,7 @@ public sealed class ConsulServiceSpec
 public sealed class ClusterReference
 {
     /// <summary>Name of the ConsulCluster.</summary>
-    [Required, RegularExpression(Patterns.DnsName), MaxLength(253)]
+    [Required, RegularExpression(Patterns.DnsName), AtMost(253)]
     public string Name { get; set; } = "";
 }
 
@@ -67,15 +67,15 @@ public sealed class ClusterReference
 public sealed class ServiceCheck
 {
     /// <summary>Check name; defaults to the check type and the service name.</summary>
-    [MaxLength(128)]
+    [AtMost(128)]
     public string? Name { get; set; }
 
     /// <summary>host:port to open a TCP connection to.</summary>
-    [MaxLength(260)]
+    [AtMost(260)]
     public string? Tcp { get; set; }
 
     /// <summary>URL to send an HTTP request to; 2xx is passing, 429 warning, anything else critical.</summary>
-    [MaxLength(2048)]
+    [AtMost(2048)]
     public string? Http { get; set; }
 
     /// <summary>HTTP method of an http check.</summary>
@@ -88,7 +88,7 @@ public sealed class ServiceCheck
     public bool? TlsSkipVerify { get; set; }
 
     /// <summary>host:port[/service] of a gRPC health endpoint.</summary>
-    [MaxLength(512)]
+    [AtMost(512)]
     public string? Grpc { get; set; }
 
     /// <summary>Use TLS for a grpc check.</summary>

@@ -34,7 +34,7 @@ public sealed class ConsulSnapshotRestoreSpec
     public ClusterReference ClusterRef { get; set; } = new();
 
     /// <summary>A file name on the cluster's snapshot volume (consul-20261203T060000Z.snap), or "latest" for the newest the CronJob saved.</summary>
-    [Required, Immutable, RegularExpression(Patterns.SnapshotFile), MaxLength(253)]
+    [Required, Immutable, RegularExpression(Patterns.SnapshotFile), AtMost(253)]
     public string Snapshot { get; set; } = "";
 }
 
