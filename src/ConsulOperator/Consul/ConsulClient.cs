@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -13,7 +12,6 @@ namespace ConsulOperator.Consul;
 /// </summary>
 public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? token, ConsulRetry retry, TimeProvider time)
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true };
 
     public Uri Servers { get; } = servers;
 
@@ -44,7 +42,7 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
     public async Task<AutopilotHealth> AutopilotHealthAsync(CancellationToken cancel)
     {
         var body = await SendAsync(HttpMethod.Get, Servers, "v1/operator/autopilot/health", null, cancel, HttpStatusCode.TooManyRequests);
-        return JsonSerializer.Deserialize<AutopilotHealth>(body, Json) ?? new AutopilotHealth(false, 0, []);
+        return JsonSerializer.Deserialize(body, ConsulJson.Default.AutopilotHealth) ?? new AutopilotHealth(false, 0, []);
     }
 
     public async Task<IReadOnlyList<AgentMember>> MembersAsync(Uri agent, CancellationToken cancel) =>
@@ -136,10 +134,10 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
         SendAsync(HttpMethod.Delete, Servers, $"v1/acl/policy/{Uri.EscapeDataString(id)}", null, cancel);
 
     public async Task<AclPolicy> CreatePolicyAsync(NewAclPolicy policy, CancellationToken cancel) =>
-        Parse<AclPolicy>(await SendAsync(HttpMethod.Put, Servers, "v1/acl/policy", JsonSerializer.SerializeToNode(policy)!.AsObject(), cancel));
+        Parse<AclPolicy>(await SendAsync(HttpMethod.Put, Servers, "v1/acl/policy", JsonSerializer.SerializeToNode(policy, ConsulJson.Default.NewAclPolicy)!.AsObject(), cancel));
 
     public async Task<AclPolicy> UpdatePolicyAsync(string id, NewAclPolicy policy, CancellationToken cancel) =>
-        Parse<AclPolicy>(await SendAsync(HttpMethod.Put, Servers, $"v1/acl/policy/{Uri.EscapeDataString(id)}", JsonSerializer.SerializeToNode(policy)!.AsObject(), cancel));
+        Parse<AclPolicy>(await SendAsync(HttpMethod.Put, Servers, $"v1/acl/policy/{Uri.EscapeDataString(id)}", JsonSerializer.SerializeToNode(policy, ConsulJson.Default.NewAclPolicy)!.AsObject(), cancel));
 
     public async Task<AclToken?> TokenAsync(string accessorId, CancellationToken cancel)
     {
@@ -186,9 +184,13 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
         await SendAsync(method, Servers, "v1/operator/keyring", new JsonObject { ["Key"] = key }, cancel);
 
     private async Task<T?> GetAsync<T>(Uri baseUri, string path, CancellationToken cancel) =>
-        JsonSerializer.Deserialize<T>(await SendAsync(HttpMethod.Get, baseUri, path, null, cancel), Json);
+        JsonSerializer.Deserialize(await SendAsync(HttpMethod.Get, baseUri, path, null, cancel), Info<T>());
 
-    private static T Parse<T>(string body) => JsonSerializer.Deserialize<T>(body, Json) ?? throw new JsonException($"empty answer where a {typeof(T).Name} was expected");
+    private static T Parse<T>(string body) => JsonSerializer.Deserialize(body, Info<T>()) ?? throw new JsonException($"empty answer where a {typeof(T).Name} was expected");
+
+    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> Info<T>() =>
+        ConsulJson.Default.GetTypeInfo(typeof(T)) as System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>
+        ?? throw new InvalidOperationException($"{typeof(T).Name} is not in ConsulJson; add it there");
 
     private async Task<string> SendAsync(HttpMethod method, Uri baseUri, string path, JsonObject? body, CancellationToken cancel, HttpStatusCode? alsoSuccess = null)
     {

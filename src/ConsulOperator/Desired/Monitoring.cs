@@ -42,8 +42,9 @@ public static class Monitoring
     /// <summary>The alerts, as Prometheus rule objects (alert, expr, for, labels, annotations).</summary>
     public static JsonArray Rules(MetricScope scope)
     {
-        var rules = new JsonArray
-        {
+        // A list of nodes first: JsonArray's own Add of a JsonObject is the generic one, which is not safe to trim.
+        List<JsonNode> rules =
+        [
             // The operator asks /v1/status/leader on every poll; Consul's own consul_server_isLeader came late (PR #13304,
             // 1.12.x) and reads 0 on every server in some setups (hashicorp/consul issues #17320, #18616).
             Rule("ConsulNoLeader", $"max by (namespace, cluster) ({Series("consul_operator_raft_leader", scope.Operator)}) < 1", "2m", "critical",
@@ -53,7 +54,7 @@ public static class Monitoring
             // NaN). min ignores NaN and comparisons with NaN are false, so both shapes alert only on a real 0.
             Rule("ConsulAutopilotUnhealthy", $"min by (namespace) ({Series("consul_autopilot_healthy", scope.Servers)}) < 1", "5m", "warning",
                 "Autopilot in namespace {{ $labels.namespace }} reports an unhealthy server"),
-        };
+        ];
         if (scope.FailureTolerance)
         {
             rules.Add(Rule("ConsulFailureToleranceZero", $"min by (namespace) ({Series("consul_autopilot_failure_tolerance", scope.Servers)}) < 1", "10m", "warning",
@@ -77,7 +78,7 @@ public static class Monitoring
                 "The TLS certificate {{ $labels.pod }} in namespace {{ $labels.namespace }} serves expires within 7 days"));
         }
 
-        return rules;
+        return new JsonArray([.. rules]);
     }
 
     public static IEnumerable<V1PrometheusRule> PrometheusRules(V1Alpha1ConsulCluster cluster)

@@ -230,7 +230,7 @@ public static partial class YamlDocuments
     private static bool CanBeLiteralBlock(string s) =>
         !s.StartsWith(' ') && !s.Any(c => char.IsControl(c) && c is not '\n' and not '\t') && !s.Split('\n').Any(l => l.EndsWith(' ') || l.EndsWith('\t'));
 
-    private static string Scalar(string s) => NeedsQuotes(s) ? JsonSerializer.Serialize(s) : s;
+    private static string Scalar(string s) => NeedsQuotes(s) ? JsonValue.Create(s).ToJsonString() : s;
 
     private static bool NeedsQuotes(string s) =>
         s.Length == 0
