@@ -130,7 +130,7 @@ public static class ClusterStatus
             return (false, "ServersNotVoters", $"not yet voters: {string.Join(", ", nonVoters)}");
         }
 
-        var outside = consul.Raft.Servers.Where(s => names.ParsePod(s.Node) is not (Desired.Components.Server, _)).Select(s => s.Node).Order(StringComparer.Ordinal).ToList();
+        var outside = consul.Raft.Servers.Where(s => !names.IsServerPod(s.Node)).Select(s => s.Node).Order(StringComparer.Ordinal).ToList();
         var ours = consul.Raft.Servers.Count - outside.Count;
         if (ours != wantedServers)
         {

@@ -42,7 +42,7 @@ public static class QuorumLoss
             return new Verdict(NoLeader, $"raft has no leader, but {census}, so an election can finish", survivors);
         }
 
-        bool Outside(RaftServer voter) => voter.Node != "(unknown)" && names.ParsePod(voter.Node) is not (Desired.Components.Server, _);
+        bool Outside(RaftServer voter) => voter.Node != "(unknown)" && !names.IsServerPod(voter.Node);
         var missing = voters.Where(v => !byId.ContainsKey(v.ID)).ToList();
         var outside = missing.Where(Outside).Select(v => $"{v.Node} ({v.Address})").ToList();
         var gone = missing.Where(v => !Outside(v)).Select(v => v.Node == "(unknown)" ? $"ID {v.ID} at {v.Address}" : $"{v.Node} (ID {v.ID}, {v.Address})").ToList();

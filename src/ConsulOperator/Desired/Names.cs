@@ -52,6 +52,9 @@ public sealed record Names(string Cluster, string Namespace, string ClusterDomai
 
     public string PodSecret(string component, int ordinal) => $"{Pod(component, ordinal)}-tls";
 
+    /// <summary>Whether a Consul node is one of this cluster's server pods; any other server in raft runs outside Kubernetes (spec.join).</summary>
+    public bool IsServerPod(string node) => ParsePod(node) is (Components.Server, _);
+
     /// <summary>Which agent pod (and so which Consul node) a name is: its component and ordinal, or null for a name that is none of ours.</summary>
     public (string Component, int Ordinal)? ParsePod(string pod)
     {

@@ -20,7 +20,7 @@ public static class OutsideServers
     {
         var names = KeyMaterialSecrets.NamesOf(cluster);
         if (cluster.Spec.Join is not { Count: > 0 } join || cluster.Status?.RaftPeers is not { Count: > 0 } peers
-            || peers.Any(p => names.ParsePod(p) is not (Components.Server, _)) || JoinsOutside(liveServerConfig, names))
+            || peers.Any(p => !names.IsServerPod(p)) || JoinsOutside(liveServerConfig, names))
         {
             return null;
         }
