@@ -108,8 +108,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
     public static AgentStart OnMachine(string version, JsonObject config, IReadOnlyDictionary<string, string> files, IReadOnlyList<string> dnsNames)
     {
         var name = (string?)config["node_name"] ?? throw new ArgumentException("a machine's configuration names its node_name", nameof(config));
-        var problems = ConfigKeys.For(version).InvalidKeys(config).Select(k => $"invalid config key {k}").ToList();
-        return new AgentStart(version, (JsonObject)config.DeepClone(), problems, path => files.GetValueOrDefault(path))
+        return new AgentStart(version, (JsonObject)config.DeepClone(), [.. KeyProblems(version, config)], path => files.GetValueOrDefault(path))
         {
             DataVolume = $"machine:{name}",
             DnsNames = dnsNames,
@@ -176,7 +175,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
             }
         }
 
-        problems.AddRange(ConfigKeys.For(version).InvalidKeys(config).Select(k => $"invalid config key {k}"));
+        problems.AddRange(KeyProblems(version, config));
         var dataVolume = (string?)config["data_dir"] is { } dataDir ? files.VolumeIdentity(dataDir) : null;
         var hostname = (string?)pod["spec"]?["hostname"];
         var subdomain = (string?)pod["spec"]?["subdomain"];
@@ -188,6 +187,10 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
             DnsNames = hostname is null || subdomain is null ? [] : [$"{hostname}.{subdomain}.{ns}.svc", $"{hostname}.{subdomain}.{ns}.svc.cluster.local"],
         };
     }
+
+    // [C5] The keys the agent's version does not decode, each of which stops it.
+    private static IEnumerable<string> KeyProblems(string version, JsonObject config) =>
+        ConfigKeys.For(version).InvalidKeys(config).Select(k => $"invalid config key {k}");
 
     // [C1] Later files override earlier ones key by key; objects merge (agent/config/builder.go Merge).
     private static void Merge(JsonObject target, JsonObject source)

@@ -511,8 +511,7 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
 
     private ConsulAnswer WriteKey(string key, byte[] value)
     {
-        var created = Datacenter.Keys.TryGetValue(key, out var existing) ? existing.CreateIndex : Datacenter.Index + 1;
-        Datacenter.Keys[key] = new ConsulDatacenter.KeyEntry(value, created, Datacenter.Index + 1);
+        Datacenter.PutKey(key, value);
         return Ok(JsonValue.Create(true));
     }
 

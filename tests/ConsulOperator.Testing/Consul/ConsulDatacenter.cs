@@ -418,10 +418,16 @@ public sealed class ConsulDatacenter(TimeProvider time)
     {
         lock (gate)
         {
-            var created = keys.TryGetValue(key, out var existing) ? existing.CreateIndex : index + 1;
-            keys[key] = new KeyEntry(System.Text.Encoding.UTF8.GetBytes(value), created, index + 1);
+            PutKey(key, System.Text.Encoding.UTF8.GetBytes(value));
             Wrote();
         }
+    }
+
+    /// <summary>[KV1] A key written at the next raft index, keeping the index it was created at; the caller counts the write.</summary>
+    internal void PutKey(string key, byte[] value)
+    {
+        var created = keys.TryGetValue(key, out var existing) ? existing.CreateIndex : index + 1;
+        keys[key] = new KeyEntry(value, created, index + 1);
     }
 
     /// <summary>A key's value as the KV store holds it now, or null.</summary>
@@ -445,7 +451,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
         term: 2,
         time.GetUtcNow());
 
-    /// <summary>[SN2] A restore replaces the whole state with the snapshot's: keys, tokens and policies written since are gone. It is a raft write.</summary>
+    /// <summary>[SN2] A restore replaces the whole state with the snapshot's: keys, tokens and policies written since are gone. It is a raft write, which the caller counts.</summary>
     internal void Restore(SnapshotArchive archive)
     {
         var state = JsonNode.Parse(archive.State)!;
@@ -466,8 +472,6 @@ public sealed class ConsulDatacenter(TimeProvider time)
         {
             policies[policy.Id] = policy;
         }
-
-        Wrote();
     }
 
     /// <summary>A server leaves gracefully: out of gossip and out of raft.</summary>

@@ -190,12 +190,7 @@ public sealed class AdoptedSecretsTests : IDisposable
 
     public void Dispose() => handBuilt.Dispose();
 
-    private static V1Alpha1ConsulCluster Adopting(bool token = true) => Clusters.Default(change: spec =>
-    {
-        spec.Tls.CaSecretRef = new() { Name = HandBuiltDatacenter.CaSecret };
-        spec.Gossip.KeySecretRef = new() { Name = HandBuiltDatacenter.GossipSecret, Key = "gossip-key" };
-        spec.Acl.BootstrapTokenSecretRef = token ? new() { Name = HandBuiltDatacenter.TokenSecret, Key = "secret-id" } : null;
-    });
+    private static V1Alpha1ConsulCluster Adopting(bool token = true) => Clusters.Default(change: spec => HandBuiltDatacenter.Adopt(spec, token));
 
     private static V1Secret With(V1Secret secret, params string[] keysAndValues)
     {

@@ -22,9 +22,7 @@ public sealed class AdoptionIntegrationTests() : IntegrationTest()
         Harness.Create(secrets[1]);
         Harness.Create(secrets[2]);
         var cluster = Clusters.Sample();
-        cluster.Spec.Tls.CaSecretRef = new() { Name = HandBuiltDatacenter.CaSecret };
-        cluster.Spec.Gossip.KeySecretRef = new() { Name = HandBuiltDatacenter.GossipSecret, Key = "gossip-key" };
-        cluster.Spec.Acl.BootstrapTokenSecretRef = new() { Name = HandBuiltDatacenter.TokenSecret, Key = "secret-id" };
+        HandBuiltDatacenter.Adopt(cluster.Spec);
         Harness.Create(cluster);
         await OperatorHarness.WaitUntilAsync(
             () => Conditions.Find(Harness.Get<V1Alpha1ConsulCluster>("consul")?.Status?.Conditions, Conditions.Ready) is { Reason: "InvalidSpec" } ready

@@ -127,9 +127,7 @@ public sealed class OutsideServersIntegrationTests() : IntegrationTest()
 
         var cluster = Clusters.Sample();
         cluster.Spec.Version = Version;
-        cluster.Spec.Tls.CaSecretRef = new() { Name = HandBuiltDatacenter.CaSecret };
-        cluster.Spec.Gossip.KeySecretRef = new() { Name = HandBuiltDatacenter.GossipSecret, Key = "gossip-key" };
-        cluster.Spec.Acl.BootstrapTokenSecretRef = new() { Name = HandBuiltDatacenter.TokenSecret, Key = "secret-id" };
+        HandBuiltDatacenter.Adopt(cluster.Spec);
         change(cluster);
         Harness.Create(cluster);
     }

@@ -48,6 +48,14 @@ public sealed class HandBuiltDatacenter : IDisposable
 
     public string ManagementToken { get; }
 
+    /// <summary>Points a spec at the Secrets of <see cref="Secrets"/>: the CA, the gossip key and (unless left out) the management token.</summary>
+    public static void Adopt(ConsulOperator.Api.V1Alpha1.ConsulClusterSpec spec, bool token = true)
+    {
+        spec.Tls.CaSecretRef = new() { Name = CaSecret };
+        spec.Gossip.KeySecretRef = new() { Name = GossipSecret, Key = "gossip-key" };
+        spec.Acl.BootstrapTokenSecretRef = token ? new() { Name = TokenSecret, Key = "secret-id" } : null;
+    }
+
     /// <summary>Where a machine of the datacenter keeps its CA, certificate and key: the files its configuration names.</summary>
     public IReadOnlyDictionary<string, string> MachineFiles(string? certificate = null, string? key = null) => new Dictionary<string, string>
     {
