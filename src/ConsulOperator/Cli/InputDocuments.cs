@@ -18,6 +18,7 @@ public sealed class InputDocuments
     private static readonly Lazy<JsonObject> ServiceSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulService)));
     private static readonly Lazy<JsonObject> PolicySchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulACLPolicy)));
     private static readonly Lazy<JsonObject> TokenSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulACLToken)));
+    private static readonly Lazy<JsonObject> ExternalAgentSchema = new(() => OpenApiSchemaGenerator.ForResource(typeof(V1Alpha1ConsulExternalAgent)));
 
     public List<V1Alpha1ConsulCluster> Clusters { get; } = [];
 
@@ -26,6 +27,8 @@ public sealed class InputDocuments
     public List<V1Alpha1ConsulACLPolicy> AclPolicies { get; } = [];
 
     public List<V1Alpha1ConsulACLToken> AclTokens { get; } = [];
+
+    public List<V1Alpha1ConsulExternalAgent> ExternalAgents { get; } = [];
 
     public List<V1Secret> Secrets { get; } = [];
 
@@ -86,8 +89,11 @@ public sealed class InputDocuments
                 case (ApiGroup.ApiVersion, V1Alpha1ConsulACLToken.KindName):
                     AddChecked(where, TokenSchema.Value, document, (V1Alpha1ConsulACLToken t) => ConsulAclValidator.Validate(t, null), AclTokens);
                     break;
+                case (ApiGroup.ApiVersion, V1Alpha1ConsulExternalAgent.KindName):
+                    AddChecked(where, ExternalAgentSchema.Value, document, ConsulExternalAgentValidator.Validate, ExternalAgents);
+                    break;
                 default:
-                    Problems.Add($"{where}: unsupported apiVersion/kind {apiVersion}/{kind}; expected {ApiGroup.ApiVersion} {V1Alpha1ConsulCluster.KindName}, {V1Alpha1ConsulService.KindName}, {V1Alpha1ConsulACLPolicy.KindName} or {V1Alpha1ConsulACLToken.KindName}");
+                    Problems.Add($"{where}: unsupported apiVersion/kind {apiVersion}/{kind}; expected {ApiGroup.ApiVersion} {V1Alpha1ConsulCluster.KindName}, {V1Alpha1ConsulService.KindName}, {V1Alpha1ConsulACLPolicy.KindName}, {V1Alpha1ConsulACLToken.KindName} or {V1Alpha1ConsulExternalAgent.KindName}");
                     break;
             }
         }

@@ -45,6 +45,11 @@ public sealed class GossipRotation(KubeApi api, OperatorCaches caches, EventReco
             await events.RecordAsync(cluster, EventRecorder.Normal, "GossipKeyRotating", $"rotation '{requested}': a new gossip key is stored in Secret {names.GossipSecret}", cancel);
         }
 
+        if (await OutsideAgentsDownAsync(cluster, consul, requested, cancel) is { } down)
+        {
+            return new GossipRotationOutcome(completed, down);
+        }
+
         if (KeyMaterialSecrets.Text(secret, NextKeyKey) is { } next)
         {
             await consul.InstallGossipKeyAsync(next, cancel);
@@ -74,6 +79,26 @@ public sealed class GossipRotation(KubeApi api, OperatorCaches caches, EventReco
         logger.LogInformation("Gossip key rotation {Rotation} of {Namespace}/{Name} completed", requested, names.Namespace, names.Cluster);
         await events.RecordAsync(cluster, EventRecorder.Normal, "GossipKeyRotated", $"rotation '{requested}': every member uses the new gossip key; the old one is removed", cancel);
         return new GossipRotationOutcome(requested, null);
+    }
+
+    // A member hears of keyring changes only while it is alive, and a restarted agent starts from the keyring file in its
+    // data directory, not from `encrypt` (docs: agent configuration, encrypt). An outside agent that is down (failed, or
+    // left and not yet reaped) when the old key goes could never rejoin, and the operator cannot restart it, so the
+    // rotation waits for it. One that never joined starts later from its bundle, which carries the new key.
+    private async Task<string?> OutsideAgentsDownAsync(V1Alpha1ConsulCluster cluster, ConsulClient consul, string requested, CancellationToken cancel)
+    {
+        var nodes = caches.ExternalAgents.List(cluster.Metadata.NamespaceProperty)
+            .Where(a => a.Spec.ClusterRef.Name == cluster.Metadata.Name && a.Metadata.DeletionTimestamp is null)
+            .Select(ConsulExternalAgentValidator.NodeName).ToList();
+        if (nodes.Count == 0)
+        {
+            return null;
+        }
+
+        var members = await consul.MembersAsync(consul.Servers, cancel);
+        var down = members.Where(m => nodes.Contains(m.Name) && m.Status != AgentMember.Alive).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+        return down.Count == 0 ? null
+            : $"gossip key rotation '{requested}': waiting for outside agents to be alive members, so that they get the new key: {string.Join(", ", down.Select(m => $"{m.Name} ({m.StatusName})"))}; the operator cannot restart them, start their agents";
     }
 
     private async Task<V1Secret> WriteAsync(V1Secret secret, Action<V1Secret> change, CancellationToken cancel)

@@ -27,6 +27,8 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1Alpha1ConsulSnapshotRestore> Restores { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulSnapshotRestore"), time);
 
+    public Informer<V1Alpha1ConsulExternalAgent> ExternalAgents { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ConsulExternalAgent"), time);
+
     public Informer<V1Secret> Secrets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Secret"), time);
 
     /// <summary>Secrets of hand-built datacenters that a cluster's spec adopts: not ours, so watched by a label their owner sets.</summary>
@@ -69,7 +71,7 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public bool HasSynced => All.All(i => i.HasSynced);
 
     private IEnumerable<IInformer> All =>
-        [Clusters, ConsulServices, AclPolicies, AclTokens, Restores, Secrets, AdoptedSecrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, Jobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
+        [Clusters, ConsulServices, AclPolicies, AclTokens, Restores, ExternalAgents, Secrets, AdoptedSecrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, Jobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
 
     /// <summary>
     /// Whether the API serves an object's kind; only the optional kinds can be missing, and asking about one that is makes
@@ -122,7 +124,13 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
             {
                 queues.Restores(Controller.Key(ns, restore.Metadata.Name));
             }
+
+            foreach (var agent in ExternalAgents.List(ns).Where(a => a.Spec.ClusterRef.Name == name))
+            {
+                queues.ExternalAgents(Controller.Key(ns, agent.Metadata.Name));
+            }
         };
+        ExternalAgents.Changed += a => queues.ExternalAgents(Controller.Key(a.Metadata.NamespaceProperty, a.Metadata.Name));
 
         // A restore waits on its cluster's other restores, and moves with its Job and the Job's pod.
         Restores.Changed += r =>
@@ -142,14 +150,26 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
                 queues.AclTokens(Controller.Key(token.Metadata.NamespaceProperty, token.Metadata.Name));
             }
         };
-        AclTokens.Changed += t => queues.AclTokens(Controller.Key(t.Metadata.NamespaceProperty, t.Metadata.Name));
+        AclTokens.Changed += t =>
+        {
+            queues.AclTokens(Controller.Key(t.Metadata.NamespaceProperty, t.Metadata.Name));
+            EnqueueExternalAgent(t, queues.ExternalAgents);
+        };
         Secrets.Changed += o =>
         {
             EnqueueOwner(o, queues.Clusters);
             if (o.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == V1Alpha1ConsulACLToken.KindName) is { } token)
             {
                 queues.AclTokens(Controller.Key(o.Metadata.NamespaceProperty, token.Name));
+
+                // An external agent's token Secret: the bundle copies the token from it.
+                if (AclTokens.Find(o.Metadata.NamespaceProperty, token.Name) is { } owner)
+                {
+                    EnqueueExternalAgent(owner, queues.ExternalAgents);
+                }
             }
+
+            EnqueueExternalAgent(o, queues.ExternalAgents);
         };
         AdoptedSecrets.Changed += o =>
         {
@@ -230,6 +250,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         }
     }
 
+    private static void EnqueueExternalAgent(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
+    {
+        if (item.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == V1Alpha1ConsulExternalAgent.KindName) is { } owner)
+        {
+            enqueue(Controller.Key(item.Metadata.NamespaceProperty, owner.Name));
+        }
+    }
+
     private static void EnqueueOwner(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
     {
         var owner = item.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == V1Alpha1ConsulCluster.KindName);
@@ -241,4 +269,4 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 }
 
 /// <summary>Where each kind's keys go: one work queue per controller.</summary>
-public sealed record ControllerQueues(Action<string> Clusters, Action<string> Services, Action<string> AclPolicies, Action<string> AclTokens, Action<string> Restores);
+public sealed record ControllerQueues(Action<string> Clusters, Action<string> Services, Action<string> AclPolicies, Action<string> AclTokens, Action<string> Restores, Action<string> ExternalAgents);

@@ -136,22 +136,7 @@ public static class AgentConfig
         var config = new JsonObject();
         if (ownCertificate)
         {
-            var certificate = new JsonObject
-            {
-                ["cert_file"] = $"{TlsDirectory}/${{{PodNameVariable}}}.crt",
-                ["key_file"] = $"{TlsDirectory}/${{{PodNameVariable}}}.key",
-            };
-            if (version.UsesTlsStanza)
-            {
-                config["tls"] = new JsonObject { ["defaults"] = certificate };
-            }
-            else
-            {
-                foreach (var (key, value) in certificate)
-                {
-                    config[key] = value!.DeepClone();
-                }
-            }
+            SetCertificate(config, version, $"{TlsDirectory}/${{{PodNameVariable}}}.crt", $"{TlsDirectory}/${{{PodNameVariable}}}.key");
         }
 
         if (gossipEncryption)
@@ -162,7 +147,68 @@ public static class AgentConfig
         return config;
     }
 
-    private static JsonObject Common(ConsulClusterSpec spec, Names names, ConsulVersion version, bool server)
+    /// <summary>
+    /// The whole configuration of a client agent on a machine outside Kubernetes (a ConsulExternalAgent), from the same
+    /// pieces as the pods': its own certificate and the CA from the machine's config directory, the server addresses to
+    /// join, and (unlike a pod's, which gets them from Secrets at start) the gossip key and agent token, since the file
+    /// itself lives in a Secret and on the machine, readable by Consul only. Its API listens on the machine's loopback.
+    /// </summary>
+    public static JsonObject External(ConsulClusterSpec spec, ExternalAgentConfig agent)
+    {
+        var version = ConsulVersion.Parse(spec.Version);
+        var config = Common(spec, agent.Join, version, Tls(spec, version, $"{agent.ConfigDirectory}/{agent.CaFile}", ownCertificate: true, server: false));
+        SetCertificate(config, version, $"{agent.ConfigDirectory}/{agent.CertificateFile}", $"{agent.ConfigDirectory}/{agent.KeyFile}");
+        config["server"] = false;
+        config["leave_on_terminate"] = true;
+        config["node_name"] = agent.NodeName;
+        config["data_dir"] = agent.DataDirectory;
+        config["client_addr"] = "127.0.0.1";
+        if (agent.AdvertiseAddress is { } advertise)
+        {
+            config["advertise_addr"] = advertise;
+        }
+
+        if (agent.GossipKey is { } key)
+        {
+            config["encrypt"] = key;
+        }
+
+        if (agent.Token is { } token && config["acl"] is JsonObject acl)
+        {
+            acl["tokens"] = new JsonObject { ["agent"] = token };
+        }
+
+        if (agent.Services.Count > 0)
+        {
+            config["services"] = new JsonArray([.. agent.Services.Select(s => s.DeepClone())]);
+        }
+
+        return WithExtraConfig(config, spec.ExtraConfig);
+    }
+
+    // The agent's own certificate: tls.defaults from 1.12, the top-level keys before.
+    private static void SetCertificate(JsonObject config, ConsulVersion version, string certFile, string keyFile)
+    {
+        if (version.UsesTlsStanza)
+        {
+            var tls = config["tls"] as JsonObject ?? [];
+            config["tls"] = tls;
+            var defaults = tls["defaults"] as JsonObject ?? [];
+            tls["defaults"] = defaults;
+            defaults["cert_file"] = certFile;
+            defaults["key_file"] = keyFile;
+        }
+        else
+        {
+            config["cert_file"] = certFile;
+            config["key_file"] = keyFile;
+        }
+    }
+
+    private static JsonObject Common(ConsulClusterSpec spec, Names names, ConsulVersion version, bool server) =>
+        Common(spec, [names.ServerJoinAddress, .. spec.Join ?? []], version, Tls(spec, version, CaFile, OwnCertificate(spec, server), server));
+
+    private static JsonObject Common(ConsulClusterSpec spec, IReadOnlyList<string> join, ConsulVersion version, JsonObject tls)
     {
         var config = new JsonObject
         {
@@ -173,11 +219,11 @@ public static class AgentConfig
 
             // DNS and HTTPS must answer on the pod IP, for the DNS Service and the operator.
             ["client_addr"] = "0.0.0.0",
-            ["retry_join"] = new JsonArray([names.ServerJoinAddress, .. (spec.Join ?? []).Select(a => JsonValue.Create(a))]),
+            ["retry_join"] = new JsonArray([.. join.Select(a => JsonValue.Create(a))]),
             ["disable_update_check"] = true,
             ["ports"] = Ports(version),
         };
-        foreach (var (key, value) in Tls(spec, version, server))
+        foreach (var (key, value) in tls)
         {
             config[key] = value!.DeepClone();
         }
@@ -232,15 +278,15 @@ public static class AgentConfig
         return ports;
     }
 
-    private static JsonObject Tls(ConsulClusterSpec spec, ConsulVersion version, bool server)
+    // An auto-encrypt client has no certificate from our CA for its listeners, so nothing could present one to it.
+    private static bool OwnCertificate(ConsulClusterSpec spec, bool server) => server || !spec.Clients.AutoEncrypt;
+
+    private static JsonObject Tls(ConsulClusterSpec spec, ConsulVersion version, string caFile, bool ownCertificate, bool server)
     {
         var tls = spec.Tls;
-
-        // An auto-encrypt client has no certificate from our CA for its listeners, so nothing could present one to it.
-        var clientWithoutOwnCertificate = !server && spec.Clients.AutoEncrypt;
-        var verifyIncomingRpc = tls.VerifyIncoming && !clientWithoutOwnCertificate;
+        var verifyIncomingRpc = tls.VerifyIncoming && ownCertificate;
         // Browsers cannot present a client certificate to the UI the servers serve; ACL login stands in (validated: ACLs deny by default).
-        var verifyIncomingHttps = tls.HttpsVerifyIncoming && !clientWithoutOwnCertificate && !(server && spec.Ui.BrowserAccess);
+        var verifyIncomingHttps = tls.HttpsVerifyIncoming && ownCertificate && !(server && spec.Ui.BrowserAccess);
 
         if (version.UsesTlsStanza)
         {
@@ -250,7 +296,7 @@ public static class AgentConfig
                 {
                     ["defaults"] = new JsonObject
                     {
-                        ["ca_file"] = CaFile,
+                        ["ca_file"] = caFile,
                         ["verify_incoming"] = verifyIncomingRpc,
                         ["verify_outgoing"] = tls.VerifyOutgoing,
                         ["tls_min_version"] = "TLSv1_2",
@@ -263,7 +309,7 @@ public static class AgentConfig
 
         return new JsonObject
         {
-            ["ca_file"] = CaFile,
+            ["ca_file"] = caFile,
             ["verify_incoming_rpc"] = verifyIncomingRpc,
             ["verify_incoming_https"] = verifyIncomingHttps,
             ["verify_outgoing"] = tls.VerifyOutgoing,
@@ -298,3 +344,8 @@ public static class AgentConfig
         }
     }
 }
+
+/// <summary>What a machine's agent configuration holds beyond the cluster's spec (see <see cref="AgentConfig.External"/>).</summary>
+public sealed record ExternalAgentConfig(
+    string NodeName, string? AdvertiseAddress, IReadOnlyList<string> Join, string? GossipKey, string? Token, IReadOnlyList<JsonObject> Services,
+    string ConfigDirectory, string DataDirectory, string CaFile, string CertificateFile, string KeyFile);

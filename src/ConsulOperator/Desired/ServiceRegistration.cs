@@ -32,35 +32,68 @@ public static class ServiceRegistration
     public static JsonObject Build(V1Alpha1ConsulService service)
     {
         var spec = service.Spec;
-        var id = ServiceId(service);
+        var body = Definition(ApiKeys, ServiceId(service), ServiceName(service), spec.Tags, spec.Port, spec.Meta, spec.Checks, $"{service.Metadata.NamespaceProperty ?? "default"}/{service.Metadata.Name}");
+        body.Insert(3, "Address", spec.Address);
+        return body;
+    }
+
+    /// <summary>
+    /// A machine's service as its agent's configuration file defines it (a <c>services</c> entry, in the snake_case keys of
+    /// the agent's configuration): no address, so it is the node's, and the token it is registered with. Without a token of
+    /// its own a service is synced with the agent's default token (agent/local/state.go <c>serviceToken</c>).
+    /// </summary>
+    public static JsonObject ConfigFileDefinition(ExternalAgentService service, string source, string? token)
+    {
+        var definition = Definition(ConfigKeys, service.Name, service.Name, service.Tags, service.Port, service.Meta, service.Checks, source);
+        if (token is not null)
+        {
+            definition["token"] = token;
+        }
+
+        return definition;
+    }
+
+    // The HTTP API's field names and the configuration file's (the reference key lists' services[].*).
+    private static readonly Func<string, string> ApiKeys = key => key;
+
+    private static readonly Func<string, string> ConfigKeys = key => key switch
+    {
+        "CheckID" => "id",
+        "TLSSkipVerify" => "tls_skip_verify",
+        "GRPCUseTLS" => "grpc_use_tls",
+        "DeregisterCriticalServiceAfter" => "deregister_critical_service_after",
+        _ => key.ToLowerInvariant(),
+    };
+
+    private static JsonObject Definition(Func<string, string> keys, string id, string name, List<string>? tags, int port, Dictionary<string, string>? extraMeta, List<ServiceCheck>? checks, string source)
+    {
         var meta = new JsonObject();
-        foreach (var (key, value) in spec.Meta ?? [])
+        foreach (var (key, value) in extraMeta ?? [])
         {
             meta[key] = value;
         }
 
         meta[ManagedByMeta] = Labels.OperatorName;
-        meta[SourceMeta] = $"{service.Metadata.NamespaceProperty ?? "default"}/{service.Metadata.Name}";
+        meta[SourceMeta] = source;
 
         var body = new JsonObject
         {
-            ["ID"] = id,
-            ["Name"] = ServiceName(service),
-            ["Tags"] = new JsonArray([.. (spec.Tags ?? []).Select(t => JsonValue.Create(t))]),
-            ["Address"] = spec.Address,
-            ["Port"] = spec.Port,
-            ["Meta"] = meta,
+            [keys("ID")] = id,
+            [keys("Name")] = name,
+            [keys("Tags")] = new JsonArray([.. (tags ?? []).Select(t => JsonValue.Create(t))]),
+            [keys("Port")] = port,
+            [keys("Meta")] = meta,
         };
-        var checks = (spec.Checks ?? []).Select((check, i) => Check(check, $"{id}-{i}", ServiceName(service))).ToArray();
-        if (checks.Length > 0)
+        var built = (checks ?? []).Select((check, i) => Check(keys, check, $"{id}-{i}", name)).ToArray();
+        if (built.Length > 0)
         {
-            body["Checks"] = new JsonArray(checks);
+            body[keys("Checks")] = new JsonArray(built);
         }
 
         return body;
     }
 
-    private static JsonObject Check(ServiceCheck check, string checkId, string serviceName)
+    private static JsonObject Check(Func<string, string> keys, ServiceCheck check, string checkId, string serviceName)
     {
         var (kind, target) = check switch
         {
@@ -71,29 +104,29 @@ public static class ServiceRegistration
         };
         var body = new JsonObject
         {
-            ["CheckID"] = checkId,
-            ["Name"] = check.Name ?? $"{kind.ToLowerInvariant()} {serviceName}",
-            [kind] = target,
+            [keys("CheckID")] = checkId,
+            [keys("Name")] = check.Name ?? $"{kind.ToLowerInvariant()} {serviceName}",
+            [keys(kind)] = target,
         };
-        Set(body, "Interval", check.Interval);
-        Set(body, "Timeout", check.Timeout);
-        Set(body, "Method", check.Method?.ToString());
+        Set(body, keys("Interval"), check.Interval);
+        Set(body, keys("Timeout"), check.Timeout);
+        Set(body, keys("Method"), check.Method?.ToString());
         if (check.Headers is not null)
         {
-            body["Header"] = new JsonObject(check.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)new JsonArray([.. h.Value.Select(v => JsonValue.Create(v))]))));
+            body[keys("Header")] = new JsonObject(check.Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)new JsonArray([.. h.Value.Select(v => JsonValue.Create(v))]))));
         }
 
         if (check.TlsSkipVerify is { } skip)
         {
-            body["TLSSkipVerify"] = skip;
+            body[keys("TLSSkipVerify")] = skip;
         }
 
         if (check.GrpcUseTls is { } useTls)
         {
-            body["GRPCUseTLS"] = useTls;
+            body[keys("GRPCUseTLS")] = useTls;
         }
 
-        Set(body, "DeregisterCriticalServiceAfter", check.DeregisterCriticalServiceAfter);
+        Set(body, keys("DeregisterCriticalServiceAfter"), check.DeregisterCriticalServiceAfter);
         return body;
     }
 

@@ -55,12 +55,14 @@ public static class OperatorHost
         services.AddSingleton<ConsulAclPolicyReconciler>();
         services.AddSingleton<ConsulAclTokenReconciler>();
         services.AddSingleton<ConsulSnapshotRestoreReconciler>();
+        services.AddSingleton<ConsulExternalAgentReconciler>();
         services.AddSingleton(s => new OperatorControllers(
             ControllerFor(s, s.GetRequiredService<ConsulClusterReconciler>(), options.Workers),
             ControllerFor(s, s.GetRequiredService<ConsulServiceReconciler>(), options.Workers),
             ControllerFor(s, s.GetRequiredService<ConsulAclPolicyReconciler>(), options.Workers),
             ControllerFor(s, s.GetRequiredService<ConsulAclTokenReconciler>(), options.Workers),
-            ControllerFor(s, s.GetRequiredService<ConsulSnapshotRestoreReconciler>(), options.Workers)));
+            ControllerFor(s, s.GetRequiredService<ConsulSnapshotRestoreReconciler>(), options.Workers),
+            ControllerFor(s, s.GetRequiredService<ConsulExternalAgentReconciler>(), options.Workers)));
         if (options.LeaderElection)
         {
             services.AddSingleton(s => new LeaderElector(

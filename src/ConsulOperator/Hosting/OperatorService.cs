@@ -13,7 +13,7 @@ public sealed class OperatorService(OperatorCaches caches, OperatorControllers c
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        caches.Subscribe(new ControllerQueues(controllers.Clusters.Queue.Add, controllers.Services.Queue.Add, controllers.AclPolicies.Queue.Add, controllers.AclTokens.Queue.Add, controllers.Restores.Queue.Add));
+        caches.Subscribe(new ControllerQueues(controllers.Clusters.Queue.Add, controllers.Services.Queue.Add, controllers.AclPolicies.Queue.Add, controllers.AclTokens.Queue.Add, controllers.Restores.Queue.Add, controllers.ExternalAgents.Queue.Add));
         var informers = caches.RunAsync(stoppingToken);
         try
         {
@@ -56,7 +56,7 @@ public sealed class OperatorService(OperatorCaches caches, OperatorControllers c
 }
 
 /// <summary>The operator's controllers, one per kind.</summary>
-public sealed record OperatorControllers(Controller Clusters, Controller Services, Controller AclPolicies, Controller AclTokens, Controller Restores)
+public sealed record OperatorControllers(Controller Clusters, Controller Services, Controller AclPolicies, Controller AclTokens, Controller Restores, Controller ExternalAgents)
 {
-    public IReadOnlyList<Controller> All => [Clusters, Services, AclPolicies, AclTokens, Restores];
+    public IReadOnlyList<Controller> All => [Clusters, Services, AclPolicies, AclTokens, Restores, ExternalAgents];
 }

@@ -62,8 +62,20 @@ public static class CustomResourceDefinitions
             Column("Age", "date", ".metadata.creationTimestamp", null),
         ]);
 
+    public static JsonObject ConsulExternalAgent() => Build(
+        typeof(V1Alpha1ConsulExternalAgent), V1Alpha1ConsulExternalAgent.KindName, V1Alpha1ConsulExternalAgent.Plural, ["cea"],
+        [
+            Column("Cluster", "string", ".spec.clusterRef.name", "ConsulCluster"),
+            Column("Secret", "string", ".status.secretName", "Secret holding the bundle"),
+            Column("Member", "string", ".status.member", "The node's gossip status"),
+            Column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Ready condition"),
+            Column("Bundle", "string", ".status.bundleHash", "Digest of the bundle's files", priority: 1),
+            Column("Changed", "date", ".status.bundleChangedAt", "When the bundle last changed", priority: 1),
+            Column("Age", "date", ".metadata.creationTimestamp", null),
+        ]);
+
     /// <summary>Every CRD of the API, in the order they are written.</summary>
-    public static IReadOnlyList<JsonObject> All() => [ConsulCluster(), ConsulService(), ConsulAclPolicy(), ConsulAclToken(), ConsulSnapshotRestore()];
+    public static IReadOnlyList<JsonObject> All() => [ConsulCluster(), ConsulService(), ConsulAclPolicy(), ConsulAclToken(), ConsulSnapshotRestore(), ConsulExternalAgent()];
 
     public static string FileName(JsonObject crd) => $"{ApiGroup.Name}_{(string)crd["spec"]!["names"]!["plural"]!}.yaml";
 

@@ -27,7 +27,7 @@ public static class Rbac
         ("leader_election_role_binding.yaml", Binding("RoleBinding", "Role", $"{Name}-leader-election", Namespace)),
     ];
 
-    private static readonly string[] Kinds = [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLToken.Plural, V1Alpha1ConsulSnapshotRestore.Plural];
+    private static readonly string[] Kinds = [V1Alpha1ConsulCluster.Plural, V1Alpha1ConsulService.Plural, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLToken.Plural, V1Alpha1ConsulSnapshotRestore.Plural, V1Alpha1ConsulExternalAgent.Plural];
 
     public static JsonObject ClusterRole() => new()
     {
@@ -39,6 +39,9 @@ public static class Rbac
             Rule(ApiGroup.Name, Kinds, ["get", "list", "watch", "update"]),
             Rule(ApiGroup.Name, [.. Kinds.Select(k => $"{k}/status")], ["update"]),
             Rule(ApiGroup.Name, [.. Kinds.Select(k => $"{k}/finalizers")], ["update"]),
+
+            // A ConsulExternalAgent's agent token is a ConsulACLToken (and, before node identities, a ConsulACLPolicy) it owns.
+            Rule(ApiGroup.Name, [V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLToken.Plural], ["create"]),
 
             // What a cluster consists of; ConfigMaps also cover the CoreDNS ConfigMap we patch.
             Rule("", ["secrets", "configmaps", "services"], Manage),

@@ -39,6 +39,7 @@ public static class Kinds
         [typeof(V1Alpha1ConsulACLPolicy)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulACLPolicy.Plural, V1Alpha1ConsulACLPolicy.KindName),
         [typeof(V1Alpha1ConsulACLToken)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulACLToken.Plural, V1Alpha1ConsulACLToken.KindName),
         [typeof(V1Alpha1ConsulSnapshotRestore)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulSnapshotRestore.Plural, V1Alpha1ConsulSnapshotRestore.KindName),
+        [typeof(V1Alpha1ConsulExternalAgent)] = new(ApiGroup.Name, ApiGroup.Version, V1Alpha1ConsulExternalAgent.Plural, V1Alpha1ConsulExternalAgent.KindName),
     };
 
     public static ResourceKind Of<T>() => Of(typeof(T));

@@ -193,7 +193,7 @@ public sealed partial record AgentStart(string Version, JsonObject Config, IRead
         ConfigKeys.For(version).InvalidKeys(config).Select(k => $"invalid config key {k}");
 
     // [C1] Later files override earlier ones key by key; objects merge (agent/config/builder.go Merge).
-    private static void Merge(JsonObject target, JsonObject source)
+    internal static void Merge(JsonObject target, JsonObject source)
     {
         foreach (var (key, value) in source)
         {

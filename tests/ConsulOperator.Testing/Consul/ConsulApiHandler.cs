@@ -437,7 +437,9 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             return new ConsulAnswer(500, $"agent: No node found with name '{node}'");
         }
 
-        if (agent.Status == MemberStatus.Failed || prune)
+        // [M1] A failed member becomes left (with prune, gone); an alive one refutes the leave intent about itself and
+        // stays alive, prune or not.
+        if (agent.Status == MemberStatus.Failed)
         {
             Datacenter.Leave(agent);
         }

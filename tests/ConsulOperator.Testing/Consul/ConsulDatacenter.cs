@@ -597,7 +597,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
             }
         }
 
-        if ((RetryJoinProblem(agent, start) ?? JoinProblem(agent)) is { } problem)
+        if ((RetryJoinProblem(agent, start) ?? JoinProblem(agent) ?? MachineRpcProblem(agent, start)) is { } problem)
         {
             startFailures[pod.Name] = [problem];
             return;
@@ -638,9 +638,49 @@ public sealed class ConsulDatacenter(TimeProvider time)
             // A client's data directory lives as long as its pod: its services are gone with the old one.
             agent.Services.Clear();
         }
+
         else if (!agent.InRaft && leader is not null)
         {
             AddThroughLeader(agent);
+        }
+
+        RegisterConfiguredServices(agent, start);
+    }
+
+    // [S2] The services of the agent's configuration files (agent/agent.go loadServices), synced to the catalog by
+    // anti-entropy (agent/local/state.go): the node with the agent token (syncNodeInfo, acl.tokens.agent, else the
+    // default token), which needs node:write on the agent's node; each service with its own token, else the default
+    // token (serviceToken), which needs service:write on it. One that may not sync is not in the catalog, and neither is
+    // anything of a node that may not register itself. **Simplification**: checked once at start (anti-entropy retries
+    // every minute or so), and what is not synced is only missing, not logged.
+    private void RegisterConfiguredServices(Agent agent, AgentStart start)
+    {
+        if (start.Config["services"] is not JsonArray { Count: > 0 } services)
+        {
+            return;
+        }
+
+        var defaultToken = (string?)start.Config["acl"]?["tokens"]?["default"];
+        if (!Authorizer(start.AgentToken ?? defaultToken).Allows("node", agent.Name, write: true))
+        {
+            return;
+        }
+
+        foreach (var definition in services.OfType<JsonObject>())
+        {
+            var name = (string?)definition["name"];
+            if (string.IsNullOrEmpty(name) || !Authorizer((string?)definition["token"] ?? defaultToken).Allows("service", name, write: true))
+            {
+                continue;
+            }
+
+            var id = (string?)definition["id"] ?? name;
+            var checks = (definition["checks"] as JsonArray ?? []).Append(definition["check"]).OfType<JsonObject>()
+                .Select((check, i) => new RegisteredCheck((string?)check["id"] ?? $"service:{id}:{i + 1}", (string?)check["name"] ?? $"service:{id}:{i + 1}", (string?)check["status"] ?? "critical"))
+                .ToList();
+            agent.Services[id] = new RegisteredService(
+                id, name, [.. (definition["tags"] as JsonArray ?? []).Select(t => (string)t!)], (string?)definition["address"] ?? agent.Ip, (int?)definition["port"] ?? 0,
+                definition["meta"]?.DeepClone() as JsonObject ?? [], checks);
         }
     }
 
@@ -789,6 +829,20 @@ public sealed class ConsulDatacenter(TimeProvider time)
 
         var known = members.Count == 0 ? "no agent runs yet" : $"none of the datacenter's members ({string.Join(", ", members.Select(m => $"{m.Name} at {m.Ip}").Order(StringComparer.Ordinal))})";
         return $"retry_join [{string.Join(", ", start.JoinAddresses)}] reaches {known}; this agent would gossip in a pool of its own";
+    }
+
+    // [R11] A client agent sends every request to a server over internal RPC (agent/consul/client.go RPC through the
+    // router's servers), with the TLS rules of R10: a machine's agent whose certificate the servers' CA did not sign, or
+    // that cannot verify theirs, never gets an answer. **Simplification**: checked for machines' agents only; pods'
+    // clients (with auto-encrypt, which first fetches its certificate) are not checked.
+    private string? MachineRpcProblem(Agent joining, AgentStart start)
+    {
+        if (!joining.OutsideKubernetes || joining.Server || Alive.FirstOrDefault(a => a.Server && a != joining) is not { } server)
+        {
+            return null;
+        }
+
+        return RpcTls.Problem($"rpc: failed to reach a server from {joining.Name}", start, server, time.GetUtcNow());
     }
 
     private static bool Reaches(string address, Agent member)

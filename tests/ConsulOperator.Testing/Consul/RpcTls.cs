@@ -16,14 +16,18 @@ internal static class RpcTls
     private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
 
     /// <summary>Why <paramref name="dialer"/> cannot reach <paramref name="target"/> over RPC, in the words Consul would log; null when it can.</summary>
-    public static string? Problem(ConsulDatacenter.Agent dialer, ConsulDatacenter.Agent target, DateTimeOffset now)
+    public static string? Problem(ConsulDatacenter.Agent dialer, ConsulDatacenter.Agent target, DateTimeOffset now) =>
+        dialer.Start is { } from ? Problem($"raft: failed to connect from {dialer.Name}", from, target, now) : null;
+
+    /// <summary>The same for an agent about to start from <paramref name="from"/>; <paramref name="what"/> begins the message.</summary>
+    public static string? Problem(string what, AgentStart from, ConsulDatacenter.Agent target, DateTimeOffset now)
     {
-        if (dialer.Start is not { } from || target.Start is not { } to)
+        if (target.Start is not { } to)
         {
             return null;
         }
 
-        var prefix = $"raft: failed to connect from {dialer.Name} to {target.Name} at {ConsulDatacenter.OwnRaftAddress(target)}: ";
+        var prefix = $"{what} to {target.Name} at {ConsulDatacenter.OwnRaftAddress(target)}: ";
         if (!from.RpcVerifyOutgoing)
         {
             return to.RpcVerifyIncoming ? prefix + "non-TLS connection attempted with VerifyIncoming set" : null;

@@ -11,10 +11,15 @@ public static class ReferenceConfigKeys
     private static readonly HashSet<string> Current = Keys("consul-config-keys.json");
     private static readonly HashSet<string> Legacy = Keys("consul-1.6-config-keys.json");
 
+    // Maps whose keys are the user's (services[].meta, check headers): anything below them is a value, not a config key.
+    private static readonly string[] CurrentFreeForm = FreeForm("consul-config-keys.json");
+    private static readonly string[] LegacyFreeForm = FreeForm("consul-1.6-config-keys.json");
+
     public static IReadOnlyList<string> InvalidPaths(JsonObject config, bool legacy)
     {
         var keys = legacy ? Legacy : Current;
-        return [.. Paths(config, "").Where(p => !keys.Contains(p))];
+        var freeForm = legacy ? LegacyFreeForm : CurrentFreeForm;
+        return [.. Paths(config, "").Where(p => !keys.Contains(p) && !freeForm.Any(f => p.StartsWith(f + ".", StringComparison.Ordinal)))];
     }
 
     public static IEnumerable<string> Paths(JsonObject obj, string prefix)
@@ -35,6 +40,8 @@ public static class ReferenceConfigKeys
             }
         }
     }
+
+    private static string[] FreeForm(string file) => [.. Reference.Json(file)["free_form_values"]!.AsArray().Select(k => (string)k!)];
 
     private static HashSet<string> Keys(string file) => [.. Reference.Json(file)["keys"]!.AsArray().Select(k => (string)k!)];
 }

@@ -39,20 +39,25 @@ public static partial class ConsulServiceValidator
             problems.Add(new("spec.port", $"{spec.Port} is not a port (1-65535)"));
         }
 
-        for (var i = 0; i < (spec.Tags?.Count ?? 0); i++)
+        CheckTagsAndChecks(spec.Tags, spec.Checks, "spec", problems);
+        return problems;
+    }
+
+    /// <summary>The tags and health checks of a service, wherever it is described (a ConsulService, a ConsulExternalAgent's services).</summary>
+    internal static void CheckTagsAndChecks(List<string>? tags, List<ServiceCheck>? checks, string path, List<ValidationProblem> problems)
+    {
+        for (var i = 0; i < (tags?.Count ?? 0); i++)
         {
-            if (!TagPattern().IsMatch(spec.Tags![i]))
+            if (!TagPattern().IsMatch(tags![i]))
             {
-                problems.Add(new($"spec.tags[{i}]", $"\"{spec.Tags[i]}\" must be a DNS label (letters, digits, '-' and '_'), so that <tag>.<name>.service resolves"));
+                problems.Add(new($"{path}.tags[{i}]", $"\"{tags[i]}\" must be a DNS label (letters, digits, '-' and '_'), so that <tag>.<name>.service resolves"));
             }
         }
 
-        for (var i = 0; i < (spec.Checks?.Count ?? 0); i++)
+        for (var i = 0; i < (checks?.Count ?? 0); i++)
         {
-            CheckHealthCheck(spec.Checks![i], $"spec.checks[{i}]", problems);
+            CheckHealthCheck(checks![i], $"{path}.checks[{i}]", problems);
         }
-
-        return problems;
     }
 
     private static void CheckHealthCheck(ServiceCheck check, string path, List<ValidationProblem> problems)
