@@ -10,11 +10,27 @@ internal static class Program
 
     internal static int Run(string[] args, TextReader stdin, TextWriter output, TextWriter error)
     {
-        var files = new Option<string[]>("--file", "-f") { Description = "A YAML file with ConsulCluster and ConsulService objects ('-' for standard input); repeatable", Required = true, Arity = ArgumentArity.OneOrMore };
+        var files = new Option<string[]>("--file", "-f") { Description = "A YAML file with ConsulCluster, ConsulService and ConsulExternalAgent objects ('-' for standard input); repeatable", Required = true, Arity = ArgumentArity.OneOrMore };
         var secrets = new Option<string?>("--secrets") { Description = "A YAML file of Secrets (as render wrote them, or kubectl get secrets -o yaml) whose CA, gossip key and certificates are reused" };
         var outputDirectory = new Option<string?>("--output-dir", "-o") { Description = "Write one file per object into this directory instead of printing" };
-        var render = new Command("render", "Print every Kubernetes object the operator would create for a ConsulCluster, with fresh or given key material") { files, secrets, outputDirectory };
-        render.SetAction(result => RenderCommand.Run(result.GetValue(files)!, result.GetValue(secrets), result.GetValue(outputDirectory), TimeProvider.System, stdin, output, error));
+        var externalAgent = new Option<string?>("--external-agent") { Description = "Write this ConsulExternalAgent's bundle (the files for the machine's /etc/consul.d) into --output-dir instead" };
+        var join = new Option<string[]>("--join") { Description = "With --external-agent: an address the machine reaches the servers at; repeatable", Arity = ArgumentArity.OneOrMore };
+        var render = new Command("render", "Print every Kubernetes object the operator would create for a ConsulCluster, with fresh or given key material") { files, secrets, outputDirectory, externalAgent, join };
+        render.SetAction(result =>
+        {
+            if (result.GetValue(externalAgent) is { } agent)
+            {
+                return RenderExternalAgent.Run(result.GetValue(files)!, result.GetValue(secrets), agent, result.GetValue(join) ?? [], result.GetValue(outputDirectory), TimeProvider.System, stdin, error);
+            }
+
+            if (result.GetValue(join) is { Length: > 0 })
+            {
+                error.WriteLine("error: --join applies only with --external-agent: a cluster's own servers are joined through its Services");
+                return ExitCodes.InvalidInput;
+            }
+
+            return RenderCommand.Run(result.GetValue(files)!, result.GetValue(secrets), result.GetValue(outputDirectory), TimeProvider.System, stdin, output, error);
+        });
 
         var root = new Option<string>("--root") { Description = "The repository root to write config/crds and config/rbac under", DefaultValueFactory = _ => "." };
         var manifests = new Command("manifests", "Write the CRDs and RBAC manifests generated from the code") { root };

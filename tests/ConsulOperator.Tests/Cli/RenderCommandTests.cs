@@ -10,6 +10,7 @@ public sealed class RenderCommandTests : IDisposable
 
     private static readonly string ClusterSample = Repository.PathOf("config/samples/consulcluster.yaml");
     private static readonly string ServiceSample = Repository.PathOf("config/samples/consulservice.yaml");
+    private static readonly string ExternalAgentSample = Repository.PathOf("config/samples/consulexternalagent.yaml");
 
     [Fact]
     public void Rendering_the_samples_prints_every_object_and_the_service_registration()
@@ -185,6 +186,84 @@ public sealed class RenderCommandTests : IDisposable
         Assert.Equal(0, exitCode);
         Assert.Contains("render", output, StringComparison.Ordinal);
         Assert.Contains("manifests", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void An_external_agents_bundle_renders_from_the_clusters_secrets_into_the_tree_a_machine_starts_from()
+    {
+        var secretsFile = RenderedSecrets();
+        var bundle = Path.Combine(directory, "db-1");
+
+        var (exitCode, stdout, error) = Run("render", "-f", ClusterSample, "-f", ExternalAgentSample, "--secrets", secretsFile, "--external-agent", "db-1", "--join", "10.0.0.10", "--join", "consul-vm-1.corp.example:8301", "-o", bundle);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Empty(stdout);
+        Assert.Equal(["agent.crt", "agent.key", "ca.crt", "config.json", "consul.env", "consul.service"], Directory.GetFiles(bundle).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(bundle, "config.json")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(bundle, "agent.key")));
+
+        // The CA is the cluster's, from --secrets; the agent starts from the tree alone, joining where it was told.
+        var caSecret = YamlDocuments.Parse(File.ReadAllText(secretsFile)).Single(d => (string?)d["metadata"]!["name"] == "consul-ca");
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String((string)caSecret["data"]!["tls.crt"]!)), File.ReadAllText(Path.Combine(bundle, "ca.crt")));
+        var files = Directory.GetFiles(bundle).ToDictionary(f => Path.GetFileName(f), File.ReadAllText);
+        var (start, problem) = ConsulOperator.Testing.Consul.BundleMachine.Read("1.16.1", files, "/etc/consul.d", []);
+        Assert.True(start is { Problems.Count: 0 }, problem ?? string.Join("; ", start!.Problems));
+        Assert.Equal(["10.0.0.10", "consul-vm-1.corp.example:8301"], start.JoinAddresses);
+        Assert.Equal("db-1", start.NodeName);
+
+        // The token is new: the note says how to create it, without printing its secret.
+        var secret = (string)JsonNode.Parse(files["config.json"])!["acl"]!["tokens"]!["agent"]!;
+        Assert.Contains("consul acl token create", error, StringComparison.Ordinal);
+        Assert.Contains("-node-identity db-1:dc1 -service-identity postgres", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_external_agents_bundle_keeps_the_token_of_its_secret_when_given_one()
+    {
+        var secretsFile = RenderedSecrets();
+        const string tokenSecret = """
+            apiVersion: v1
+            kind: Secret
+            metadata:
+              name: db-1-agent-token
+              namespace: consul
+            stringData:
+              token: 6e0b5c1a-1111-4b2c-9d3e-5f6a7b8c9d0e
+              accessorID: 0f1e2d3c-2222-4b5a-8c7d-9e0f1a2b3c4d
+              state: done
+            """;
+        File.AppendAllText(secretsFile, "---\n" + tokenSecret);
+        var bundle = Path.Combine(directory, "db-1");
+
+        var (exitCode, _, error) = Run("render", "-f", ClusterSample, "-f", ExternalAgentSample, "--secrets", secretsFile, "--external-agent", "db-1", "--join", "10.0.0.10", "-o", bundle);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Equal("6e0b5c1a-1111-4b2c-9d3e-5f6a7b8c9d0e", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(bundle, "config.json")))!["acl"]!["tokens"]!["agent"]);
+        Assert.DoesNotContain("consul acl token create", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_external_agents_bundle_without_the_clusters_ca_joins_or_directory_reports_every_problem_and_writes_nothing()
+    {
+        var (exitCode, _, error) = Run("render", "-f", ClusterSample, "-f", ExternalAgentSample, "--external-agent", "db-1", "--join", "provider=aws tag_key=consul");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("error: --external-agent writes a directory tree: give it with -o DIR", error, StringComparison.Ordinal);
+        Assert.Contains("error: --join \"provider=aws tag_key=consul\" looks like a cloud auto-join setting", error, StringComparison.Ordinal);
+        Assert.Contains("error: --secrets holds no CA Secret consul-ca", error, StringComparison.Ordinal);
+        Assert.Contains("error: --secrets holds no gossip key Secret consul-gossip", error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(directory));
+    }
+
+    // The Secrets of a first render, as a team that keeps them would hand them back.
+    private string RenderedSecrets()
+    {
+        var (_, first, _) = Run("render", "-f", ClusterSample);
+        var secretsFile = Path.Combine(directory, "secrets.yaml");
+        File.WriteAllText(secretsFile, YamlDocuments.Write(YamlDocuments.Parse(first).Where(d => (string?)d["kind"] == "Secret")));
+        return secretsFile;
     }
 
     private static Dictionary<string, string> Secrets(string yaml) =>

@@ -146,8 +146,8 @@ public static partial class ConsulClusterValidator
         }
     }
 
-    /// <summary>What is wrong with one spec.join entry, or null: a DNS name, an IPv4 address or a bracketed IPv6 address, each with an optional port.</summary>
-    private static string? JoinAddressProblem(string address)
+    /// <summary>What is wrong with one retry_join address (spec.join, render --join), or null: a DNS name, an IPv4 address or a bracketed IPv6 address, each with an optional port.</summary>
+    public static string? JoinAddressProblem(string address)
     {
         if (address.Contains('='))
         {
