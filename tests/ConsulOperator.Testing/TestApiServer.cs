@@ -33,6 +33,7 @@ public sealed class TestApiServer : IAsyncDisposable
         Faults = faults;
         Requests = requests;
         StatefulSets = new StatefulSetSimulator(store);
+        EndpointSlices = new EndpointSliceSimulator(store);
     }
 
     public ObjectStore Store { get; }
@@ -42,6 +43,8 @@ public sealed class TestApiServer : IAsyncDisposable
     public RequestLog Requests { get; }
 
     public StatefulSetSimulator StatefulSets { get; }
+
+    public EndpointSliceSimulator EndpointSlices { get; }
 
     public Uri BaseUri { get; private set; } = null!;
 

@@ -36,6 +36,7 @@ public static class ManifestsCommand
         files.Add((Path.Combine(Chart, "files", "rbac", "operator-rules.yaml"), Rules(Rbac.ClusterRole()["rules"]!.AsArray())));
         files.Add((Path.Combine(Chart, "files", "rbac", "leader-election-rules.yaml"), Rules(Rbac.LeaderElectionRole()["rules"]!.AsArray())));
         files.Add((Path.Combine(Chart, "files", "rbac", "dns-rules.yaml"), Rules(Rbac.DnsConfigMapRules())));
+        files.Add((Path.Combine(Chart, "files", "rbac", "node-rules.yaml"), Rules(Rbac.NodeRules())));
 
         // What the chart ships for every cluster it manages: the same alerts and dashboard a cluster renders, unscoped.
         files.Add((Path.Combine(Chart, "files", "monitoring", "consul-rules.yaml"), Rules(Desired.Monitoring.Rules(Desired.Monitoring.MetricScope.Everywhere))));

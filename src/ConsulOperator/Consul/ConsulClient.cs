@@ -69,6 +69,22 @@ public sealed class ConsulClient(HttpMessageInvoker http, Uri servers, string? t
     public async Task<IReadOnlyDictionary<string, AgentService>> AgentServicesAsync(Uri agent, CancellationToken cancel) =>
         await GetAsync<Dictionary<string, AgentService>>(agent, "v1/agent/services", cancel) ?? [];
 
+    /// <summary>The services the catalog holds on a node (none when it has no such node).</summary>
+    public async Task<IReadOnlyDictionary<string, AgentService>> CatalogNodeServicesAsync(string node, CancellationToken cancel) =>
+        (await GetAsync<CatalogNodeServices>(Servers, $"v1/catalog/node/{Uri.EscapeDataString(node)}", cancel))?.Services ?? [];
+
+    /// <summary>The checks the catalog holds on a node.</summary>
+    public async Task<IReadOnlyList<HealthCheck>> NodeChecksAsync(string node, CancellationToken cancel) =>
+        await GetAsync<List<HealthCheck>>(Servers, $"v1/health/node/{Uri.EscapeDataString(node)}", cancel) ?? [];
+
+    /// <summary>Registers (or updates) a node, a service on it and its check directly in the catalog; no agent keeps it in sync.</summary>
+    public Task CatalogRegisterAsync(JsonObject registration, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Put, Servers, "v1/catalog/register", registration, cancel);
+
+    /// <summary>Removes a service and its checks from a node in the catalog.</summary>
+    public Task CatalogDeregisterAsync(string node, string serviceId, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Put, Servers, "v1/catalog/deregister", new JsonObject { ["Node"] = node, ["ServiceID"] = serviceId }, cancel);
+
     public async Task<IReadOnlyList<ServiceEntry>> ServiceHealthAsync(string service, CancellationToken cancel) =>
         await GetAsync<List<ServiceEntry>>(Servers, $"v1/health/service/{Uri.EscapeDataString(service)}", cancel) ?? [];
 

@@ -18,5 +18,7 @@ namespace ConsulOperator.Consul;
 [JsonSerializable(typeof(AclToken))]
 [JsonSerializable(typeof(Dictionary<string, AgentService>))]
 [JsonSerializable(typeof(List<ServiceEntry>))]
+[JsonSerializable(typeof(CatalogNodeServices))]
+[JsonSerializable(typeof(List<HealthCheck>))]
 [JsonSerializable(typeof(List<KeyringResponse>))]
 internal sealed partial class ConsulJson : JsonSerializerContext;

@@ -60,6 +60,9 @@ public sealed record HealthCheck(string Node, string CheckID, string Name, strin
 
 public sealed record HealthNode(string Node, string Address);
 
+/// <summary><c>GET /v1/catalog/node/:node</c>: the node and its services by ID (a JSON null when the catalog has no such node).</summary>
+public sealed record CatalogNodeServices(HealthNode Node, Dictionary<string, AgentService>? Services);
+
 /// <summary>One instance in <c>GET /v1/health/service/:name</c>.</summary>
 public sealed record ServiceEntry(HealthNode Node, AgentService Service, IReadOnlyList<HealthCheck> Checks);
 

@@ -11,10 +11,11 @@ namespace ConsulOperator.Controllers;
 
 /// <summary>
 /// Keeps a ConsulService registered on one agent of its cluster: registers when the cluster can take it, re-registers
-/// when the spec changes or Consul lost it (an agent restarted), deregisters before the object goes (finalizer).
+/// when the spec changes or Consul lost it (an agent restarted), deregisters before the object goes (finalizer). A
+/// serviceRef is kept in the catalog instead, instance by instance (<see cref="ServiceCatalogSync"/>).
 /// </summary>
 public sealed class ConsulServiceReconciler(
-    KubeApi api, OperatorCaches caches, ClusterConnections clusters, EventRecorder events, OperatorOptions options, TimeProvider time,
+    KubeApi api, OperatorCaches caches, ClusterConnections clusters, ServiceCatalogSync catalog, EventRecorder events, OperatorOptions options, TimeProvider time,
     ILogger<ConsulServiceReconciler> logger) : IReconciler
 {
     /// <summary>Held while the service may be registered in Consul, which Kubernetes garbage collection cannot reach.</summary>
@@ -55,6 +56,11 @@ public sealed class ConsulServiceReconciler(
         }
 
         service = await api.AddFinalizerAsync(service, RegistrationFinalizer, cancel);
+        if (service.Spec.ServiceRef is not null)
+        {
+            return await SyncCatalogAsync(service, client, cancel);
+        }
+
         var names = KeyMaterialSecrets.NamesOf(cluster!);
         var servers = ServerPlan.Applied(cluster!, caches.StatefulSets.Find(names.Namespace, names.Servers)?.Spec?.Replicas);
         var (component, ordinal) = ServiceRegistration.AgentFor(cluster!.Spec, servers, service);
@@ -92,6 +98,27 @@ public sealed class ConsulServiceReconciler(
         return ReconcileResult.After(options.ConsulPollInterval);
     }
 
+    // What the Service gives now goes into the catalog; with nothing to give (no Service, no load balancer address yet),
+    // what was registered goes, so the catalog never points at an address that is not the Service's any more.
+    private async Task<ReconcileResult> SyncCatalogAsync(V1Alpha1ConsulService service, ConsulClient client, CancellationToken cancel)
+    {
+        var (wanted, waiting) = catalog.Wanted(service);
+        try
+        {
+            var instances = await catalog.SyncAsync(service, wanted, client, cancel);
+            await WriteStatusAsync(service, ServiceStatus.Synced(service, wanted, instances, waiting, time.GetUtcNow()), cancel);
+        }
+        catch (ConsulApiException e)
+        {
+            await events.RecordAsync(service, EventRecorder.Warning, "RegistrationFailed", e.Message, cancel);
+            await WriteStatusAsync(service, ServiceStatus.NotRegistered(service, "RegistrationFailed", e.Message, degraded: true, time.GetUtcNow()), cancel);
+            return ReconcileResult.After(TimeSpan.FromSeconds(5));
+        }
+
+        // Endpoint and Service changes requeue it; the poll puts back what someone removed from the catalog.
+        return ReconcileResult.After(options.ConsulPollInterval);
+    }
+
     private (ConsulClient? Client, ClusterWait Waiting) ClientFor(V1Alpha1ConsulService service)
     {
         var (connection, waiting) = clusters.For(service.Metadata.NamespaceProperty, service.Spec.ClusterRef, "registration");
@@ -112,6 +139,14 @@ public sealed class ConsulServiceReconciler(
             if (client is null)
             {
                 throw new InvalidOperationException($"cannot deregister {ServiceRegistration.ServiceId(service)} from {agentName} yet: {waiting.Message}");
+            }
+
+            if (service.Spec.ServiceRef is not null)
+            {
+                await catalog.ReleaseAsync(service, client, cancel);
+                await events.RecordAsync(service, EventRecorder.Normal, "Deregistered", $"{ServiceRegistration.ServiceName(service)} deregistered from the catalog", cancel);
+                await api.RemoveFinalizerAsync(service, RegistrationFinalizer, cancel);
+                return;
             }
 
             await DeregisterAsync(client, KeyMaterialSecrets.NamesOf(cluster), agentName, ServiceRegistration.ServiceId(service), cancel);

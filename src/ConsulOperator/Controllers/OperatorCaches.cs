@@ -38,6 +38,16 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     public Informer<V1Service> Services { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.Service"), time);
 
+    /// <summary>
+    /// Every Service and EndpointSlice of the watched namespaces, and every Node: what a ConsulService's serviceRef is
+    /// synced from. They cannot be selected by label, since any Service may be referenced.
+    /// </summary>
+    public Informer<V1Service> ReferencedServices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ReferencedService"), time);
+
+    public Informer<V1EndpointSlice> EndpointSlices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.EndpointSlice"), time);
+
+    public Informer<V1Node> Nodes { get; } = new(api, [null], null, logs.CreateLogger("Informer.Node"), time);
+
     public Informer<V1StatefulSet> StatefulSets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.StatefulSet"), time);
 
     /// <summary>Agent pods, which carry our managed-by label from the pod templates.</summary>
@@ -71,7 +81,7 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
     public bool HasSynced => All.All(i => i.HasSynced);
 
     private IEnumerable<IInformer> All =>
-        [Clusters, ConsulServices, AclPolicies, AclTokens, Restores, ExternalAgents, Secrets, AdoptedSecrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, Jobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
+        [Clusters, ConsulServices, AclPolicies, AclTokens, Restores, ExternalAgents, ReferencedServices, EndpointSlices, Nodes, Secrets, AdoptedSecrets, ConfigMaps, Services, StatefulSets, Pods, Claims, CronJobs, Jobs, DisruptionBudgets, Ingresses, PodMonitors, PrometheusRules, DnsConfigMaps];
 
     /// <summary>
     /// Whether the API serves an object's kind; only the optional kinds can be missing, and asking about one that is makes
@@ -142,6 +152,23 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         };
         Jobs.Changed += job => EnqueueRestore(job, queues.Restores);
         ConsulServices.Changed += s => queues.Services(Controller.Key(s.Metadata.NamespaceProperty, s.Metadata.Name));
+
+        // A serviceRef follows its Service and EndpointSlices; a NodePort's instances follow the nodes.
+        ReferencedServices.Changed += s => EnqueueReferencing(s.Metadata.NamespaceProperty, s.Metadata.Name, queues.Services);
+        EndpointSlices.Changed += s =>
+        {
+            if (s.Metadata.Labels?.TryGetValue(CatalogSync.ServiceNameLabel, out var service) == true)
+            {
+                EnqueueReferencing(s.Metadata.NamespaceProperty, service, queues.Services);
+            }
+        };
+        Nodes.Changed += _ =>
+        {
+            foreach (var service in ConsulServices.List().Where(s => s.Spec.ServiceRef is not null))
+            {
+                queues.Services(Controller.Key(service.Metadata.NamespaceProperty, service.Metadata.Name));
+            }
+        };
         AclPolicies.Changed += p =>
         {
             queues.AclPolicies(Controller.Key(p.Metadata.NamespaceProperty, p.Metadata.Name));
@@ -247,6 +274,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
         if (item.Metadata.Labels?.TryGetValue(SnapshotRestores.RestoreLabel, out var restore) == true)
         {
             enqueue(Controller.Key(item.Metadata.NamespaceProperty, restore));
+        }
+    }
+
+    private void EnqueueReferencing(string ns, string service, Action<string> enqueue)
+    {
+        foreach (var referencing in ConsulServices.List(ns).Where(s => s.Spec.ServiceRef?.Name == service))
+        {
+            enqueue(Controller.Key(ns, referencing.Metadata.Name));
         }
     }
 

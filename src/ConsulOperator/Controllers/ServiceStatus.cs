@@ -1,5 +1,6 @@
 using ConsulOperator.Api.V1Alpha1;
 using ConsulOperator.Consul;
+using ConsulOperator.Desired;
 using ConsulOperator.Runtime;
 
 namespace ConsulOperator.Controllers;
@@ -27,6 +28,24 @@ public static class ServiceStatus
         conditions = Conditions.Set(conditions, Conditions.Ready, true, "Registered", message, generation, now);
         conditions = Conditions.Set(conditions, Conditions.Degraded, false, "AsExpected", "no problem found", generation, now);
         return new ConsulServiceStatus { ObservedGeneration = generation, Conditions = conditions, Registered = true, RegisteredOn = agent, Health = health };
+    }
+
+    /// <summary>
+    /// A serviceRef after a sync: ready when the catalog holds every instance the Service gives (their health as their
+    /// endpoints' readiness); not ready, without being degraded, while the Service gives none (<paramref name="waiting"/>).
+    /// </summary>
+    public static ConsulServiceStatus Synced(V1Alpha1ConsulService service, IReadOnlyList<CatalogSync.Instance> wanted, IReadOnlyList<string> instances, string? waiting, DateTimeOffset now)
+    {
+        var generation = service.Metadata.Generation;
+        var health = wanted.Count == 0 ? null : wanted.All(i => i.Ready) ? "passing" : "critical";
+        var ready = waiting is null;
+        var message = waiting is not null ? $"{waiting}; nothing is in the catalog for it"
+            : $"{wanted.Count} instance{(wanted.Count == 1 ? "" : "s")} in the catalog on node {CatalogSync.Node}, {wanted.Count(i => i.Ready)} ready";
+        var reason = ready ? "Synced" : "WaitingForService";
+        var conditions = Conditions.Set(service.Status?.Conditions, Registered, wanted.Count > 0, reason, message, generation, now);
+        conditions = Conditions.Set(conditions, Conditions.Ready, ready, reason, message, generation, now);
+        conditions = Conditions.Set(conditions, Conditions.Degraded, false, "AsExpected", "no problem found", generation, now);
+        return new ConsulServiceStatus { ObservedGeneration = generation, Conditions = conditions, Registered = wanted.Count > 0, RegisteredOn = CatalogSync.Node, Health = health, Instances = [.. instances] };
     }
 
     /// <summary>Not registered by this reconcile: why, and whether it is a problem (degraded) or a wait.</summary>

@@ -20,7 +20,8 @@ public static class AclPolicies
 
     /// <summary>
     /// The operator's routine calls: raft and autopilot (operator), members (node read), registering outside services
-    /// (service write), leave and agent tokens (agent write), gossip rotation (keyring), and the ConsulACLPolicy and
+    /// (service write) and Kubernetes Services on the catalog sync node (node write on that node only), leave and agent
+    /// tokens (agent write), gossip rotation (keyring), and the ConsulACLPolicy and
     /// ConsulACLToken objects (acl write: Consul has no narrower grant for creating, updating and deleting policies and
     /// tokens, and acl:read alone would read tokens with their secrets redacted). The bootstrap token is used for the
     /// cluster's own ACL setup and snapshots only, and never handed to anything else.
@@ -28,11 +29,12 @@ public static class AclPolicies
     public static readonly NewAclPolicy Operator = new(
         "consul-operator",
         "The operator's own calls; managed by consul-operator",
-        """
+        $$"""
         operator = "write"
         keyring = "write"
         acl = "write"
         node_prefix "" { policy = "read" }
+        node "{{CatalogSync.Node}}" { policy = "write" }
         service_prefix "" { policy = "write" }
         agent_prefix "" { policy = "write" }
         """);

@@ -11,6 +11,9 @@ public static class ServiceRegistration
 
     public static string ServiceName(V1Alpha1ConsulService service) => service.Spec.Name ?? service.Metadata.Name;
 
+    /// <summary>Which object a registration comes from, in its metadata (<see cref="SourceMeta"/>).</summary>
+    public static string Source(V1Alpha1ConsulService service) => $"{service.Metadata.NamespaceProperty ?? "default"}/{service.Metadata.Name}";
+
     /// <summary>Unique per agent and stable across renames of the Consul service, so that an update replaces the old registration.</summary>
     public static string ServiceId(V1Alpha1ConsulService service) => $"k8s-{service.Metadata.NamespaceProperty ?? "default"}-{service.Metadata.Name}";
 
@@ -32,7 +35,7 @@ public static class ServiceRegistration
     public static JsonObject Build(V1Alpha1ConsulService service)
     {
         var spec = service.Spec;
-        var body = Definition(ApiKeys, ServiceId(service), ServiceName(service), spec.Tags, spec.Port, spec.Meta, spec.Checks, $"{service.Metadata.NamespaceProperty ?? "default"}/{service.Metadata.Name}");
+        var body = Definition(ApiKeys, ServiceId(service), ServiceName(service), spec.Tags, spec.Port ?? 0, spec.Meta, spec.Checks, Source(service));
         body.Insert(3, "Address", spec.Address);
         return body;
     }

@@ -51,6 +51,7 @@ public static class OperatorHost
         services.AddSingleton<ClusterObjects>();
         services.AddSingleton<ConsulClusterReconciler>();
         services.AddSingleton<ClusterConnections>();
+        services.AddSingleton<ServiceCatalogSync>();
         services.AddSingleton<ConsulServiceReconciler>();
         services.AddSingleton<ConsulAclPolicyReconciler>();
         services.AddSingleton<ConsulAclTokenReconciler>();

@@ -66,6 +66,11 @@ public static class Rbac
             // A ConsulSnapshotRestore's Job, created once and read until it ends; garbage collection removes it with its restore.
             Rule("batch", ["jobs"], ["get", "list", "watch", "create"]),
 
+            // A ConsulService's serviceRef: its Service (the services rule above), the Service's EndpointSlices, and for a
+            // NodePort the nodes' addresses. Read only.
+            Rule("discovery.k8s.io", ["endpointslices"], ["get", "list", "watch"]),
+            NodeRule(),
+
             // Agent pods are replaced one at a time (upgrades, configuration, renewed certificates); nothing else.
             Rule("", ["pods"], ["get", "list", "watch", "delete"]),
 
@@ -78,6 +83,11 @@ public static class Rbac
     /// and the operator still needs the cluster DNS ConfigMaps in their namespace; coredns-custom may have to be created.
     /// </summary>
     public static JsonArray DnsConfigMapRules() => new(Rule("", ["configmaps"], ["get", "list", "watch", "create", "update"]));
+
+    /// <summary>Nodes are cluster-scoped: with namespaced RBAC (the chart's watchNamespaces) a ClusterRole of their own grants them.</summary>
+    public static JsonArray NodeRules() => new(NodeRule());
+
+    private static JsonObject NodeRule() => Rule("", ["nodes"], ["get", "list", "watch"]);
 
     /// <summary>Leader election needs a Lease in the operator's own namespace only.</summary>
     public static JsonObject LeaderElectionRole() => new()

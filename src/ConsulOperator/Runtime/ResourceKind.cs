@@ -26,6 +26,8 @@ public static class Kinds
         [typeof(Corev1Event)] = new("", "v1", "events", "Event"),
         [typeof(V1StatefulSet)] = new("apps", "v1", "statefulsets", "StatefulSet"),
         [typeof(V1Pod)] = new("", "v1", "pods", "Pod"),
+        [typeof(V1Node)] = new("", "v1", "nodes", "Node"),
+        [typeof(V1EndpointSlice)] = new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
         [typeof(V1PersistentVolumeClaim)] = new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
         [typeof(V1CronJob)] = new("batch", "v1", "cronjobs", "CronJob"),
         [typeof(V1Job)] = new("batch", "v1", "jobs", "Job"),

@@ -10,6 +10,9 @@ public sealed record ConsulAnswer(int StatusCode, string? Text = null, JsonNode?
     public ulong? Index { get; init; }
 
     public IReadOnlyList<string>? Allow { get; init; }
+
+    /// <summary>A JSON <c>null</c> body, which Consul answers where a single object would be but there is none.</summary>
+    public bool JsonNull { get; init; }
 }
 
 /// <summary>
@@ -27,7 +30,8 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         ("operator/keyring", ["GET", "POST", "PUT", "DELETE"]),
         ("agent/members", ["GET"]), ("agent/self", ["GET"]), ("agent/services", ["GET"]), ("agent/service/register", ["PUT"]), ("agent/service/deregister/*", ["PUT"]),
         ("agent/token/*", ["PUT"]), ("agent/leave", ["PUT"]), ("agent/force-leave/*", ["PUT"]), ("agent/metrics", ["GET"]),
-        ("health/service/*", ["GET"]),
+        ("health/service/*", ["GET"]), ("health/node/*", ["GET"]),
+        ("catalog/register", ["PUT"]), ("catalog/deregister", ["PUT"]), ("catalog/node/*", ["GET"]),
         ("acl/bootstrap", ["PUT"]), ("acl/token/self", ["GET"]), ("acl/token", ["PUT"]), ("acl/token/*", ["GET", "PUT", "DELETE"]), ("acl/tokens", ["GET"]),
         ("acl/policy", ["PUT"]), ("acl/policy/name/*", ["GET"]), ("acl/policy/*", ["GET", "PUT", "DELETE"]), ("acl/policies", ["GET"]),
         ("kv/*", ["GET", "PUT", "DELETE"]),
@@ -76,6 +80,10 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
             ("GET", [_, "agent", "services"]) => Ok(new JsonObject(agent.Services.Values
                 .Where(s => acl.Allows("service", s.Name, false)).Select(s => KeyValuePair.Create(s.Id, (JsonNode?)AgentService(s))))),
             ("GET", [_, "health", "service", var name]) => NeedsLeader() ?? Read(ServiceHealth(name, acl)),
+            ("GET", [_, "health", "node", var node]) => NeedsLeader() ?? Read(Ok(NodeChecks(node, acl))),
+            ("PUT", [_, "catalog", "register"]) => NeedsLeader() ?? CatalogRegister(body, acl),
+            ("PUT", [_, "catalog", "deregister"]) => NeedsLeader() ?? CatalogDeregister(body, acl),
+            ("GET", [_, "catalog", "node", var node]) => NeedsLeader() ?? Read(CatalogNodeServices(node, acl) is { } found ? Ok(found) : new ConsulAnswer(200) { JsonNull = true }),
             ("PUT", [_, "agent", "token", var kind]) => Require(acl, "agent", agent.Name, true) ?? SetAgentToken(agent, kind, body),
             ("GET", [_, "agent", "metrics"]) => Require(acl, "agent", agent.Name, false) ?? Metrics(agent, query),
             ("PUT", [_, "agent", "leave"]) => Require(acl, "agent", agent.Name, true) ?? Leave(agent),
@@ -377,6 +385,9 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
         return Empty();
     }
 
+    private static IEnumerable<JsonNode> ServiceChecks(string node, RegisteredService s) =>
+        s.Checks.Select(c => (JsonNode)new JsonObject { ["Node"] = node, ["CheckID"] = c.Id, ["Name"] = c.Name, ["Status"] = c.Status, ["ServiceID"] = s.Id, ["ServiceName"] = s.Name, ["Output"] = "" });
+
     private static JsonObject AgentService(RegisteredService s) => new()
     {
         ["ID"] = s.Id,
@@ -404,10 +415,124 @@ internal sealed class ConsulApiHandler(ConsulDatacenter datacenter)
                 ["Service"] = AgentService(s),
                 ["Checks"] = new JsonArray([
                     new JsonObject { ["Node"] = a.Name, ["CheckID"] = "serfHealth", ["Name"] = "Serf Health Status", ["Status"] = a.Status == MemberStatus.Alive ? "passing" : "critical", ["ServiceID"] = "", ["Output"] = "" },
-                    .. s.Checks.Select(c => (JsonNode)new JsonObject { ["Node"] = a.Name, ["CheckID"] = c.Id, ["Name"] = c.Name, ["Status"] = c.Status, ["ServiceID"] = s.Id, ["ServiceName"] = s.Name, ["Output"] = "" })]),
+                    .. ServiceChecks(a.Name, s)]),
             }));
-        return Ok(new JsonArray([.. entries]));
+
+        // [CT1] A catalog node has no serfHealth: no agent gossips for it.
+        var catalogEntries = Datacenter.CatalogNodes.Values.Where(n => acl.Allows("node", n.Name, false))
+            .SelectMany(n => n.Services.Values.Where(s => s.Name == name).Select(s => (JsonNode)new JsonObject
+            {
+                ["Node"] = new JsonObject { ["Node"] = n.Name, ["Address"] = n.Address, ["Datacenter"] = Datacenter.Name },
+                ["Service"] = AgentService(s),
+                ["Checks"] = new JsonArray([.. ServiceChecks(n.Name, s)]),
+            }));
+        return Ok(new JsonArray([.. entries, .. catalogEntries]));
     }
+
+    // [CT1] agent/catalog_endpoint.go Register (docs: Catalog HTTP API, "Register Entity": Node and Address required,
+    // ACL node:write,service:write; a Service without ID takes its name as ID; one service per ID on a node). The check
+    // keeps the Status it is given; no agent runs it.
+    private ConsulAnswer CatalogRegister(JsonObject? body, Authorizer acl)
+    {
+        var node = (string?)body?["Node"];
+        var address = (string?)body?["Address"];
+        if (string.IsNullOrEmpty(node) || string.IsNullOrEmpty(address))
+        {
+            return new ConsulAnswer(400, "Must provide node and address");
+        }
+
+        var service = body!["Service"] as JsonObject;
+        var name = (string?)service?["Service"];
+        if (!acl.Allows("node", node, true) || (name is not null && !acl.Allows("service", name, true)))
+        {
+            return new ConsulAnswer(403, "Permission denied");
+        }
+
+        lock (Datacenter.Gate)
+        {
+            var nodes = Datacenter.CatalogNodesLocked;
+            var entry = nodes.GetValueOrDefault(node) ?? new CatalogNode(node, address, body["NodeMeta"]?.DeepClone() as JsonObject ?? []);
+            entry.Address = address;
+            nodes[node] = entry;
+
+            if (service is not null && name is not null)
+            {
+                var id = (string?)service["ID"] is { Length: > 0 } given ? given : name;
+                var checks = (body["Checks"] as JsonArray ?? []).Append(body["Check"]).OfType<JsonObject>().Where(c => (string?)c["ServiceID"] == id)
+                    .Select(c => new RegisteredCheck((string?)c["CheckID"] ?? $"service:{id}", (string?)c["Name"] ?? "", (string?)c["Status"] ?? "critical")).ToList();
+                entry.Services[id] = new RegisteredService(
+                    id, name, [.. (service["Tags"] as JsonArray ?? []).Select(t => (string)t!)], (string?)service["Address"] ?? address, (int?)service["Port"] ?? 0,
+                    service["Meta"]?.DeepClone() as JsonObject ?? [], checks);
+            }
+        }
+
+        return Ok(JsonValue.Create(true));
+    }
+
+    // [CT1] agent/catalog_endpoint.go Deregister: a ServiceID removes that service and its checks (service:write on it),
+    // no ServiceID the node and everything on it (node:write).
+    private ConsulAnswer CatalogDeregister(JsonObject? body, Authorizer acl)
+    {
+        var node = (string?)body?["Node"];
+        if (string.IsNullOrEmpty(node))
+        {
+            return new ConsulAnswer(400, "Must provide node");
+        }
+
+        lock (Datacenter.Gate)
+        {
+            var nodes = Datacenter.CatalogNodesLocked;
+            if (!nodes.TryGetValue(node, out var entry))
+            {
+                return Ok(JsonValue.Create(true));
+            }
+
+            if ((string?)body!["ServiceID"] is { Length: > 0 } id)
+            {
+                if (entry.Services.TryGetValue(id, out var held) && !acl.Allows("service", held.Name, true))
+                {
+                    return new ConsulAnswer(403, "Permission denied");
+                }
+
+                entry.Services.Remove(id);
+            }
+            else if (!acl.Allows("node", node, true))
+            {
+                return new ConsulAnswer(403, "Permission denied");
+            }
+            else
+            {
+                nodes.Remove(node);
+            }
+        }
+
+        return Ok(JsonValue.Create(true));
+    }
+
+    // [CT1] GET /v1/catalog/node/:node: the node and its services (filtered by node:read and service:read); a JSON null
+    // for a node the catalog does not hold.
+    private JsonObject? CatalogNodeServices(string node, Authorizer acl)
+    {
+        if (!acl.Allows("node", node, false) || Datacenter.CatalogNodes.GetValueOrDefault(node) is not { } entry)
+        {
+            return null;
+        }
+
+        return new JsonObject
+        {
+            ["Node"] = new JsonObject { ["Node"] = entry.Name, ["Address"] = entry.Address, ["Meta"] = entry.Meta.DeepClone() },
+            ["Services"] = new JsonObject(entry.Services.Values.Where(s => acl.Allows("service", s.Name, false)).Select(s => KeyValuePair.Create(s.Id, (JsonNode?)AgentService(s)))),
+        };
+    }
+
+    // [CT1] GET /v1/health/node/:node: the checks of a catalog node, each with its ServiceID.
+    private JsonArray NodeChecks(string node, Authorizer acl) =>
+        !acl.Allows("node", node, false) || Datacenter.CatalogNodes.GetValueOrDefault(node) is not { } entry
+            ? []
+            : new JsonArray([.. entry.Services.Values.Where(s => acl.Allows("service", s.Name, false)).SelectMany(s => s.Checks.Select(c => (JsonNode)new JsonObject
+            {
+                ["Node"] = node, ["CheckID"] = c.Id, ["Name"] = c.Name, ["Status"] = c.Status, ["ServiceID"] = s.Id, ["ServiceName"] = s.Name, ["Output"] = "",
+            }))]);
 
     private static ConsulAnswer SetAgentToken(Agent agent, string kind, JsonObject? body)
     {

@@ -30,6 +30,7 @@ public sealed class ConsulDatacenter(TimeProvider time)
     private readonly Dictionary<string, Policy> policies = [];
     private readonly Dictionary<string, KeyEntry> keys = [];
     private readonly Dictionary<string, IReadOnlyList<string>> startFailures = [];
+    private readonly Dictionary<string, CatalogNode> catalogNodes = [];
     private string? leader;
     private bool forcedNoLeader;
     private bool elected;
@@ -230,6 +231,23 @@ public sealed class ConsulDatacenter(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// [CT1] Nodes registered straight into the catalog (<c>PUT /v1/catalog/register</c>), which no agent runs: nothing
+    /// syncs them or checks them, so what is registered there stays until it is deregistered.
+    /// </summary>
+    public IReadOnlyDictionary<string, CatalogNode> CatalogNodes
+    {
+        get
+        {
+            lock (gate)
+            {
+                return new Dictionary<string, CatalogNode>(catalogNodes);
+            }
+        }
+    }
+
+    internal Dictionary<string, CatalogNode> CatalogNodesLocked => catalogNodes;
+
     public IReadOnlyList<Agent> Agents
     {
         get
@@ -322,7 +340,8 @@ public sealed class ConsulDatacenter(TimeProvider time)
             // Servers answer for the "consul" service themselves.
             var visible = agents.Values.Where(a => a.Status == MemberStatus.Alive && anonymous.Allows("node", a.Name, write: false)).OrderBy(a => a.Name, StringComparer.Ordinal).ToList();
             var servers = service == "consul" ? visible.Where(a => a.Server).Select(a => a.Ip) : [];
-            return [.. servers, .. visible.SelectMany(a => a.Services.Values).Where(s => s.Name == service && s.Checks.All(c => c.Status == "passing")).Select(s => s.Address)];
+            var catalogServices = catalogNodes.Values.Where(n => anonymous.Allows("node", n.Name, write: false)).OrderBy(n => n.Name, StringComparer.Ordinal).SelectMany(n => n.Services.Values);
+            return [.. servers, .. visible.SelectMany(a => a.Services.Values).Concat(catalogServices).Where(s => s.Name == service && s.Checks.All(c => c.Status == "passing")).Select(s => s.Address)];
         }
     }
 
@@ -1011,6 +1030,18 @@ public sealed class ConsulDatacenter(TimeProvider time)
     /// and (<paramref name="Read"/>) what its agent finds when it starts.
     /// </summary>
     public sealed record PodView(string Name, int Ordinal, string Uid, bool Running, bool Ready, Func<AgentStart> Read);
+
+    /// <summary>A node of the catalog that no agent runs, and the services registered on it by ID.</summary>
+    public sealed class CatalogNode(string name, string address, JsonObject meta)
+    {
+        public string Name { get; } = name;
+
+        public string Address { get; set; } = address;
+
+        public JsonObject Meta { get; } = meta;
+
+        public Dictionary<string, RegisteredService> Services { get; } = [];
+    }
 
     public sealed record RegisteredService(string Id, string Name, IReadOnlyList<string> Tags, string Address, int Port, JsonObject Meta, IReadOnlyList<RegisteredCheck> Checks);
 

@@ -156,10 +156,10 @@ public sealed class TestConsulServer : IAsyncDisposable
             context.Response.ContentType = "application/x-gzip";
             await context.Response.Body.WriteAsync(answer.Bytes, context.RequestAborted);
         }
-        else if (answer.Json is not null)
+        else if (answer.Json is not null || answer.JsonNull)
         {
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(answer.Json.ToJsonString(), context.RequestAborted);
+            await context.Response.WriteAsync(answer.Json?.ToJsonString() ?? "null", context.RequestAborted);
         }
         else if (answer.Text is not null)
         {

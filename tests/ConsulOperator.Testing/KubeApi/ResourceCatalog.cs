@@ -18,6 +18,8 @@ public static class ResourceCatalog
         new("", "v1", "configmaps", "ConfigMap", true, false),
         new("", "v1", "services", "Service", true, true),
         new("", "v1", "pods", "Pod", true, true),
+        new("", "v1", "nodes", "Node", Namespaced: false, HasStatus: true),
+        new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false),
         new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, true),
         new("", "v1", "events", "Event", true, false),
         new("apps", "v1", "statefulsets", "StatefulSet", true, true),

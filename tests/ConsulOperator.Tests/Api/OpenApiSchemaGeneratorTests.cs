@@ -79,7 +79,10 @@ public class OpenApiSchemaGeneratorTests
     {
         Assert.True((bool)Spec(Cluster)["extraConfig"]!["x-kubernetes-preserve-unknown-fields"]!);
         Assert.Null(Spec(Service)["port"]!["default"]);
-        Assert.Equal(["clusterRef", "address", "port"], Service["properties"]!["spec"]!["required"]!.AsArray().Select(v => (string)v!));
+        Assert.Equal(["clusterRef"], Service["properties"]!["spec"]!["required"]!.AsArray().Select(v => (string)v!));
+
+        // Address and port or a serviceRef: the choice is a rule on the spec, not two required fields.
+        Assert.Contains("has(self.address) != has(self.serviceRef)", Service["properties"]!["spec"]!["x-kubernetes-validations"]!.AsArray().Select(r => (string?)r!["rule"]));
     }
 
     [Fact]

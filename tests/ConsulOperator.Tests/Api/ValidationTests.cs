@@ -163,6 +163,12 @@ public class ConsulServiceValidatorTests
     [InlineData("bad tag", "spec.tags[1]", "must be a DNS label")]
     [InlineData("bad address", "spec.address", "neither an IP address nor a DNS name")]
     [InlineData("bad port", "spec.port", "must be at least 1")]
+    [InlineData("address and serviceRef", "spec", "exactly one of address and serviceRef")]
+    [InlineData("neither", "spec", "exactly one of address and serviceRef")]
+    [InlineData("address without port", "spec.port", "is required with spec.address")]
+    [InlineData("serviceRef with checks", "spec.checks", "endpoints' readiness")]
+    [InlineData("serviceRef with port", "spec.port", "does not apply with spec.serviceRef")]
+    [InlineData("serviceRef with a bad port", "spec.serviceRef.port", "does not match")]
     public void Bad_services_are_refused_with_the_field_and_the_reason(string change, string path, string message)
     {
         var service = new V1Alpha1ConsulService
@@ -197,6 +203,12 @@ public class ConsulServiceValidatorTests
         ["bad tag"] = s => s.Tags = ["ok", "not ok"],
         ["bad address"] = s => s.Address = "not an address",
         ["bad port"] = s => s.Port = 0,
+        ["address and serviceRef"] = s => s.ServiceRef = new ServiceReference { Name = "web", Port = "http" },
+        ["neither"] = s => { s.Address = null; s.Port = null; },
+        ["address without port"] = s => s.Port = null,
+        ["serviceRef with checks"] = s => { s.Address = null; s.Port = null; s.ServiceRef = new ServiceReference { Name = "web", Port = "http" }; },
+        ["serviceRef with port"] = s => { s.Address = null; s.Checks = null; s.ServiceRef = new ServiceReference { Name = "web", Port = "http" }; },
+        ["serviceRef with a bad port"] = s => { s.Address = null; s.Port = null; s.Checks = null; s.ServiceRef = new ServiceReference { Name = "web", Port = "Not A Port" }; },
     };
 }
 

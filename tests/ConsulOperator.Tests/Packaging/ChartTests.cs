@@ -41,11 +41,13 @@ public class ChartTests
     }
 
     [Fact]
-    public void Watching_namespaces_gives_roles_in_them_and_in_the_dns_namespace_and_no_cluster_role()
+    public void Watching_namespaces_gives_roles_in_them_and_in_the_dns_namespace_and_a_cluster_role_for_nodes_only()
     {
         var objects = Template("-f", NamespacedValues);
 
-        Assert.DoesNotContain(objects, o => (string?)o["kind"] == "ClusterRole");
+        // Nodes are cluster-scoped: a serviceRef of type NodePort reads their addresses, and nothing else is granted cluster-wide.
+        var clusterRole = Assert.Single(objects, o => (string?)o["kind"] == "ClusterRole");
+        Assert.True(JsonNode.DeepEquals(Rbac.NodeRules(), clusterRole["rules"]));
         foreach (var ns in new[] { "consul", "platform" })
         {
             var role = Assert.Single(objects, o => (string?)o["kind"] == "Role" && (string?)o["metadata"]!["namespace"] == ns);

@@ -4,7 +4,10 @@ using k8s.Models;
 
 namespace ConsulOperator.Api.V1Alpha1;
 
-/// <summary>A service outside Kubernetes registered into a ConsulCluster, so that pods resolve &lt;name&gt;.service.&lt;domain&gt;.</summary>
+/// <summary>
+/// A service registered into a ConsulCluster's catalog: one outside Kubernetes at a fixed address, so that pods resolve
+/// &lt;name&gt;.service.&lt;domain&gt;, or a Kubernetes Service (serviceRef), so that machines outside Kubernetes do.
+/// </summary>
 [KubernetesEntity(Group = ApiGroup.Name, ApiVersion = ApiGroup.Version, Kind = KindName, PluralName = Plural)]
 public sealed class V1Alpha1ConsulService : IKubernetesObject<V1ObjectMeta>, ISpec<ConsulServiceSpec>, IStatus<ConsulServiceStatus?>
 {
@@ -23,6 +26,8 @@ public sealed class V1Alpha1ConsulService : IKubernetesObject<V1ObjectMeta>, ISp
 }
 
 /// <summary>The service to register.</summary>
+[CelRule("has(self.address) != has(self.serviceRef)", "exactly one of address and serviceRef must be set")]
+[CelRule("has(self.address) == has(self.port)", "port goes with address; a serviceRef names the Service's port")]
 public sealed class ConsulServiceSpec
 {
     /// <summary>The ConsulCluster in this namespace to register into.</summary>
@@ -37,13 +42,16 @@ public sealed class ConsulServiceSpec
     [AtMost(64)]
     public List<string>? Tags { get; set; }
 
-    /// <summary>IP address or host name of the service.</summary>
-    [Required, AtMost(253)]
-    public string Address { get; set; } = "";
+    /// <summary>IP address or host name of a service outside Kubernetes.</summary>
+    [AtMost(253)]
+    public string? Address { get; set; }
 
-    /// <summary>Port of the service.</summary>
-    [Required, Range(1, 65535)]
-    public int Port { get; set; }
+    /// <summary>Port of the service at address.</summary>
+    [Range(1, 65535)]
+    public int? Port { get; set; }
+
+    /// <summary>A Kubernetes Service in this namespace to keep in Consul's catalog instead, one instance per address an outside machine can reach.</summary>
+    public ServiceReference? ServiceRef { get; set; }
 
     /// <summary>Service metadata.</summary>
     public Dictionary<string, string>? Meta { get; set; }
@@ -51,6 +59,32 @@ public sealed class ConsulServiceSpec
     /// <summary>Health checks the Consul agent runs against the service.</summary>
     [AtMost(16)]
     public List<ServiceCheck>? Checks { get; set; }
+}
+
+/// <summary>A Kubernetes Service, one of its ports, and which of its addresses outside machines are to use.</summary>
+public sealed class ServiceReference
+{
+    /// <summary>The Service's name, in the ConsulService's namespace.</summary>
+    [Required, RegularExpression(Patterns.DnsLabel), AtMost(63)]
+    public string Name { get; set; } = "";
+
+    /// <summary>The Service's port, by its name or its number.</summary>
+    [Required, RegularExpression("^([0-9]{1,5}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"), AtMost(63)]
+    public string Port { get; set; } = "";
+
+    /// <summary>
+    /// LoadBalancer: the load balancer's ingress addresses. NodePort: every ready node's InternalIP with the node port.
+    /// Endpoints: each endpoint of the Service's EndpointSlices (pod IPs, for a flat network). Auto: by the Service's type.
+    /// </summary>
+    public ServiceAddressType AddressType { get; set; } = ServiceAddressType.Auto;
+}
+
+public enum ServiceAddressType
+{
+    Auto,
+    LoadBalancer,
+    NodePort,
+    Endpoints,
 }
 
 /// <summary>A reference to a ConsulCluster in the same namespace.</summary>
@@ -137,4 +171,7 @@ public sealed class ConsulServiceStatus
 
     /// <summary>Aggregated check status: passing, warning or critical.</summary>
     public string? Health { get; set; }
+
+    /// <summary>A serviceRef's instances in the catalog, as address:port and health.</summary>
+    public List<string>? Instances { get; set; }
 }

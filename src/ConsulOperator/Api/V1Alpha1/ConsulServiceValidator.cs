@@ -29,14 +29,34 @@ public static partial class ConsulServiceValidator
             problems.Add(new("spec.clusterRef.name", "is required"));
         }
 
-        if (!IPAddress.TryParse(spec.Address, out _) && !Regex.IsMatch(spec.Address.ToLowerInvariant(), Patterns.DnsName))
+        if ((spec.Address is null) == (spec.ServiceRef is null))
         {
-            problems.Add(new("spec.address", $"\"{spec.Address}\" is neither an IP address nor a DNS name"));
+            problems.Add(new("spec", "exactly one of address and serviceRef must be set: a service at a fixed address, or a Kubernetes Service to keep in the catalog"));
+        }
+
+        if (spec.Address is { } address && !IPAddress.TryParse(address, out _) && !Regex.IsMatch(address.ToLowerInvariant(), Patterns.DnsName))
+        {
+            problems.Add(new("spec.address", $"\"{address}\" is neither an IP address nor a DNS name"));
+        }
+
+        if (spec.Address is not null && spec.Port is null)
+        {
+            problems.Add(new("spec.port", "is required with spec.address"));
         }
 
         if (spec.Port is < 1 or > 65535)
         {
             problems.Add(new("spec.port", $"{spec.Port} is not a port (1-65535)"));
+        }
+
+        if (spec.ServiceRef is not null && spec.Port is not null)
+        {
+            problems.Add(new("spec.port", "does not apply with spec.serviceRef: spec.serviceRef.port names the Service's port"));
+        }
+
+        if (spec.ServiceRef is not null && spec.Checks is { Count: > 0 })
+        {
+            problems.Add(new("spec.checks", "do not apply with spec.serviceRef: each instance's health is its endpoints' readiness, which Kubernetes already checks"));
         }
 
         CheckTagsAndChecks(spec.Tags, spec.Checks, "spec", problems);
