@@ -115,7 +115,12 @@ public sealed class EndpointSliceSimulator
                 ["labels"] = new JsonObject { ["kubernetes.io/service-name"] = name, ["endpointslice.kubernetes.io/managed-by"] = ManagedBy },
                 ["ownerReferences"] = new JsonArray(new JsonObject
                 {
-                    ["apiVersion"] = "v1", ["kind"] = "Service", ["name"] = name, ["uid"] = service["metadata"]!["uid"]!.DeepClone(), ["controller"] = true, ["blockOwnerDeletion"] = true,
+                    ["apiVersion"] = "v1",
+                    ["kind"] = "Service",
+                    ["name"] = name,
+                    ["uid"] = service["metadata"]!["uid"]!.DeepClone(),
+                    ["controller"] = true,
+                    ["blockOwnerDeletion"] = true,
                 }),
             },
             ["addressType"] = "IPv4",
