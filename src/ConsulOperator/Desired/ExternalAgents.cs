@@ -64,7 +64,7 @@ public static class ExternalAgents
     /// <summary>
     /// The agent token: the node's identity (write on the node, read on every service), with a service identity for each
     /// of its services so that it can register them. Before node identities (1.8.1) a policy of the node's own grants the
-    /// same (docs: ACL node identities give <c>node "&lt;name&gt;" { policy = "write" }</c> and <c>service_prefix "" { policy = "read" }</c>).
+    /// same, with the rules the pods' agent policies have (<see cref="AclPolicies.AgentPolicy"/>).
     /// </summary>
     public static V1Alpha1ConsulACLToken Token(V1Alpha1ConsulExternalAgent agent, V1Alpha1ConsulCluster cluster, ConsulVersion servers)
     {
@@ -100,7 +100,7 @@ public static class ExternalAgents
             {
                 ClusterRef = new ClusterReference { Name = cluster.Metadata.Name },
                 Description = $"what a node identity would grant the machine {node}",
-                Rules = $"node \"{node}\" {{\n  policy = \"write\"\n}}\nservice_prefix \"\" {{\n  policy = \"read\"\n}}\n",
+                Rules = AclPolicies.AgentPolicy(node).Rules,
             },
         };
     }

@@ -129,7 +129,7 @@ public class ExternalAgentsTests
             Assert.NotNull(policy);
             Assert.Null(token.Spec.NodeIdentities);
             Assert.Equal("db-1-node", token.Spec.Policies![0].ConsulACLPolicy);
-            Assert.Equal("node \"db-1\" {\n  policy = \"write\"\n}\nservice_prefix \"\" {\n  policy = \"read\"\n}\n", policy.Spec.Rules);
+            Assert.Equal("node \"db-1\" { policy = \"write\" }\nservice_prefix \"\" { policy = \"read\" }", policy.Spec.Rules);
             Assert.Empty(ConsulAclValidator.Validate(policy, ConsulVersion.Parse(servers)));
         }
 

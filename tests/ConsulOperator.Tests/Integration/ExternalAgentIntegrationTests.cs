@@ -82,11 +82,7 @@ public sealed class ExternalAgentIntegrationTests() : IntegrationTest()
     [Fact]
     public async Task A_certificate_from_another_ca_or_for_other_addresses_is_replaced_and_the_machine_restarts_with_it()
     {
-        Harness.Create(Clusters.Sample());
-        Harness.Create(SampleAgent());
-        var first = await WaitForAgentAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the bundle to be ready");
-        var dc = Harness.Consul.Datacenter("consul", "consul")!;
-        Assert.Null(StartMachine(dc, "1.16.1"));
+        var (first, dc) = await JoinedMachineAsync();
 
         // A certificate the servers' CA did not sign: the machine could not reach them. The operator replaces it.
         var foreign = CertificateAuthority.Create(30, [], "elsewhere", TimeProvider.System).Issue(ExternalAgents.Certificate(SampleAgent(), Clusters.Sample().Spec), 30, TimeProvider.System);
@@ -120,12 +116,7 @@ public sealed class ExternalAgentIntegrationTests() : IntegrationTest()
     [Fact]
     public async Task A_gossip_rotation_waits_for_a_machine_that_is_down_and_reaches_it_once_it_is_back()
     {
-        Harness.Create(Clusters.Sample());
-        Harness.Create(SampleAgent());
-        await WaitForAgentAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the bundle to be ready");
-        var dc = Harness.Consul.Datacenter("consul", "consul")!;
-        Assert.Null(StartMachine(dc, "1.16.1"));
-        await WaitForAgentAsync(s => s.Member == "alive", "the node to join");
+        var (_, dc) = await JoinedMachineAsync();
         var oldKey = dc.Find(Node)!.Keys[0];
 
         // The machine is down: the rotation does not move, and says why.
@@ -148,12 +139,7 @@ public sealed class ExternalAgentIntegrationTests() : IntegrationTest()
     [Fact]
     public async Task Deleting_the_agent_force_leaves_its_node_and_deletes_its_token()
     {
-        Harness.Create(Clusters.Sample());
-        Harness.Create(SampleAgent());
-        var status = await WaitForAgentAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the bundle to be ready");
-        var dc = Harness.Consul.Datacenter("consul", "consul")!;
-        Assert.Null(StartMachine(dc, "1.16.1"));
-        await WaitForAgentAsync(s => s.Member == "alive", "the node to join");
+        var (status, dc) = await JoinedMachineAsync();
 
         // The machine was switched off without leaving; then its object is deleted.
         dc.StopMachine(Node, leave: false);
@@ -183,6 +169,17 @@ public sealed class ExternalAgentIntegrationTests() : IntegrationTest()
         await OperatorHarness.WaitUntilAsync(() => Harness.Get<V1Alpha1ConsulExternalAgent>(Node) is null, "the agent to be gone");
         Assert.Equal(ConsulDatacenter.MemberStatus.Alive, dc.Find(Node)!.Status);
         Assert.Contains(Harness.List("v1", "Event"), e => (string?)e["reason"] == "StillRunning" && ((string?)e["message"])!.Contains("consul leave", StringComparison.Ordinal));
+    }
+
+    // The sample cluster and machine, the machine started from its bundle and an alive member.
+    private async Task<(ConsulExternalAgentStatus Status, ConsulDatacenter Datacenter)> JoinedMachineAsync()
+    {
+        Harness.Create(Clusters.Sample());
+        Harness.Create(SampleAgent());
+        await WaitForAgentAsync(s => Conditions.IsTrue(s.Conditions, Conditions.Ready), "the bundle to be ready");
+        var dc = Harness.Consul.Datacenter("consul", "consul")!;
+        Assert.Null(StartMachine(dc, "1.16.1"));
+        return (await WaitForAgentAsync(s => s.Member == "alive", "the node to join"), dc);
     }
 
     private static V1Alpha1ConsulExternalAgent SampleAgent()
