@@ -40,13 +40,14 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
 
     /// <summary>
     /// Every Service and EndpointSlice of the watched namespaces, and every Node: what a ConsulService's serviceRef is
-    /// synced from. They cannot be selected by label, since any Service may be referenced.
+    /// synced from. They cannot be selected by label, since any Service may be referenced. The operator never writes
+    /// them, so the cache keeps only what it reads (no managedFields; of a Node, its addresses, Ready and unschedulable).
     /// </summary>
-    public Informer<V1Service> ReferencedServices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ReferencedService"), time);
+    public Informer<V1Service> ReferencedServices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.ReferencedService"), time, keep: WithoutManagedFields);
 
-    public Informer<V1EndpointSlice> EndpointSlices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.EndpointSlice"), time);
+    public Informer<V1EndpointSlice> EndpointSlices { get; } = new(api, namespaces, null, logs.CreateLogger("Informer.EndpointSlice"), time, keep: WithoutManagedFields);
 
-    public Informer<V1Node> Nodes { get; } = new(api, [null], null, logs.CreateLogger("Informer.Node"), time);
+    public Informer<V1Node> Nodes { get; } = new(api, [null], null, logs.CreateLogger("Informer.Node"), time, keep: NodeAddresses);
 
     public Informer<V1StatefulSet> StatefulSets { get; } = new(api, namespaces, Ours, logs.CreateLogger("Informer.StatefulSet"), time);
 
@@ -284,6 +285,23 @@ public sealed class OperatorCaches(KubeApi api, IReadOnlyList<string?> namespace
             enqueue(Controller.Key(ns, referencing.Metadata.Name));
         }
     }
+
+    private static T WithoutManagedFields<T>(T item)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        item.Metadata.ManagedFields = null;
+        return item;
+    }
+
+    // A node's images, capacity and system info are most of its size, and serviceRef reads none of them.
+    private static V1Node NodeAddresses(V1Node node) => new()
+    {
+        ApiVersion = node.ApiVersion,
+        Kind = node.Kind,
+        Metadata = new V1ObjectMeta { Name = node.Metadata.Name, ResourceVersion = node.Metadata.ResourceVersion, Uid = node.Metadata.Uid },
+        Spec = new V1NodeSpec { Unschedulable = node.Spec?.Unschedulable },
+        Status = new V1NodeStatus { Addresses = node.Status?.Addresses, Conditions = node.Status?.Conditions?.Where(c => c.Type == "Ready").ToList() },
+    };
 
     private static void EnqueueExternalAgent(IMetadata<V1ObjectMeta> item, Action<string> enqueue)
     {

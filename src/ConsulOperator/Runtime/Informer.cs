@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -36,7 +37,8 @@ public interface IInformer
 /// counts as synced and empty while the API does not serve it. It is listed again when someone needs it
 /// (<see cref="LookAgain"/>), at most that often, so that nobody asking costs no requests.
 /// </summary>
-public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, string? labelSelector, ILogger logger, TimeProvider time, TimeSpan? retryWhileNotServed = null)
+public sealed class Informer<T>(
+    KubeApi api, IReadOnlyList<string?> namespaces, string? labelSelector, ILogger logger, TimeProvider time, TimeSpan? retryWhileNotServed = null, Func<T, T>? keep = null)
     : ICache<T>, IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
@@ -150,7 +152,7 @@ public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, 
     {
         var list = await api.ListAsync<T>(ns, labelSelector, cancel);
         var seen = new HashSet<(string, string)>();
-        foreach (var item in list.Items)
+        foreach (var item in list.Items.Select(Kept))
         {
             var key = Key(item);
             seen.Add(key);
@@ -180,14 +182,34 @@ public sealed class Informer<T>(KubeApi api, IReadOnlyList<string?> namespaces, 
         switch (change.Type)
         {
             case "ADDED" or "MODIFIED":
-                items[Key(change.Item)] = change.Item;
-                Changed?.Invoke(change.Item);
+                var kept = Kept(change.Item);
+                var unchanged = keep is not null && items.TryGetValue(Key(kept), out var before) && SameApartFromVersion(before, kept);
+                items[Key(kept)] = kept;
+
+                // A node's heartbeat changes only what the cache does not keep: nobody needs to hear of it.
+                if (!unchanged)
+                {
+                    Changed?.Invoke(kept);
+                }
+
                 break;
             case "DELETED":
                 items.TryRemove(Key(change.Item), out _);
                 Changed?.Invoke(change.Item);
                 break;
         }
+    }
+
+    // What the cache holds of an object: all of it, or for kinds the operator only reads, what <c>keep</c> leaves.
+    private T Kept(T item) => keep is null ? item : keep(item);
+
+    private static bool SameApartFromVersion(T before, T after) => JsonNode.DeepEquals(WithoutVersion(before), WithoutVersion(after));
+
+    private static JsonNode WithoutVersion(T item)
+    {
+        var json = JsonNode.Parse(KubernetesJson.Serialize(item))!;
+        json["metadata"]!.AsObject().Remove("resourceVersion");
+        return json;
     }
 
     private static (string, string) Key(T item) => (item.Metadata.NamespaceProperty ?? "", item.Metadata.Name);

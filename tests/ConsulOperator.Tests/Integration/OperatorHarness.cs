@@ -98,6 +98,9 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public OperatorMetrics Metrics(int replica) => replicas[replica].Services.GetRequiredService<OperatorMetrics>();
 
+    /// <summary>What a replica's informers hold.</summary>
+    public ConsulOperator.Controllers.OperatorCaches Caches(int replica) => replicas[replica].Services.GetRequiredService<ConsulOperator.Controllers.OperatorCaches>();
+
     public static Uri MetricsUri(WebApplication replica) =>
         new(replica.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 

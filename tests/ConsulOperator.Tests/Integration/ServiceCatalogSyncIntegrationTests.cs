@@ -77,6 +77,12 @@ public sealed class ServiceCatalogSyncIntegrationTests() : IntegrationTest()
         Harness.Edit<V1Alpha1ConsulService>("web", s => s.Spec.ServiceRef!.AddressType = ServiceAddressType.NodePort);
         await WaitForServiceAsync(s => s.Instances is ["192.168.1.11:30080 passing", "192.168.1.12:30080 passing"], "the node ports");
         Assert.Equal(["192.168.1.11", "192.168.1.12"], dc.ResolveService("web"));
+
+        // The operator's cache keeps of a node only what it reads: not its images.
+        Assert.NotNull(Harness.Api.Store.Get(Nodes, "", "node-a")!["status"]!["images"]);
+        var cached = Harness.Caches(0).Nodes.Find("", "node-a")!;
+        Assert.Null(cached.Status.Images);
+        Assert.Equal("192.168.1.11", cached.Status.Addresses[0].Address);
     }
 
     [Fact]
@@ -142,6 +148,7 @@ public sealed class ServiceCatalogSyncIntegrationTests() : IntegrationTest()
         {
             ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = ip }, new JsonObject { ["type"] = "Hostname", ["address"] = name }),
             ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
+            ["images"] = new JsonArray(new JsonObject { ["names"] = new JsonArray("registry.k8s.io/pause:3.10"), ["sizeBytes"] = 320368 }),
         };
         Harness.Api.Store.Update(Nodes, "", name, node, statusOnly: true);
     }
