@@ -79,6 +79,11 @@ public static class RenderCommand
             error.WriteLine($"wrote {rendered.Count} files to {outputDirectory}");
         }
 
+        foreach (var agent in input.ExternalAgents)
+        {
+            error.WriteLine($"note: ConsulExternalAgent {agent.Metadata.Name} is a machine's bundle, not Kubernetes objects: render it with --external-agent {agent.Metadata.Name} --join <server address> -o <dir>");
+        }
+
         error.WriteLine("note: the output holds private keys (CA, agents, CLI) and the gossip key; treat it as a Secret");
         return ExitCodes.Success;
     }

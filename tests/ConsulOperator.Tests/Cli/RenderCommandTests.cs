@@ -257,6 +257,16 @@ public sealed class RenderCommandTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(directory));
     }
 
+    [Fact]
+    public void Rendering_a_cluster_with_an_external_agent_says_how_to_render_the_agents_bundle()
+    {
+        var (exitCode, _, error) = Run("render", "-f", ClusterSample, "-f", ExternalAgentSample);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("note: ConsulExternalAgent db-1 is a machine's bundle, not Kubernetes objects: render it with --external-agent db-1", error, StringComparison.Ordinal);
+        Assert.Equal(1, Run("render", "-f", ClusterSample, "--join", "10.0.0.10").ExitCode);
+    }
+
     // The Secrets of a first render, as a team that keeps them would hand them back.
     private string RenderedSecrets()
     {
